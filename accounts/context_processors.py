@@ -1,0 +1,30 @@
+from accounts.models import Role
+
+_NAV = {
+    Role.STUDENT: [("accounts:home", "Dashboard"), ("accounts:profile", "My profile")],
+    Role.GUARDIAN: [
+        ("accounts:home", "Dashboard"),
+        ("accounts:guardian_link", "Link a child"),
+        ("accounts:profile", "My profile"),
+    ],
+    Role.TEACHER: [("accounts:home", "Dashboard"), ("accounts:people", "Students"), ("accounts:profile", "My profile")],
+    Role.COUNSELOR: [
+        ("accounts:home", "Dashboard"),
+        ("accounts:people", "Students"),
+        ("accounts:profile", "My profile"),
+    ],
+    Role.ADMIN: [
+        ("accounts:home", "Dashboard"),
+        ("enrollment:index", "Catalogue"),
+        ("accounts:people", "People"),
+        ("accounts:invitations", "Invitations"),
+        ("audit:log", "Audit log"),
+    ],
+}
+
+
+def navigation(request) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    return {"nav_items": _NAV.get(user.role, [])}

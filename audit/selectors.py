@@ -1,0 +1,37 @@
+from datetime import date
+
+from audit.models import AuditEvent
+
+
+def audit_recent(*, institute, limit: int = 10):
+    return AuditEvent.objects.for_institute(institute).select_related("actor")[:limit]
+
+
+def audit_list(
+    *,
+    institute,
+    action: str = "",
+    actor_id: str = "",
+    object_type: str = "",
+    since: date | None = None,
+    until: date | None = None,
+):
+    qs = AuditEvent.objects.for_institute(institute).select_related("actor")
+    if action:
+        qs = qs.filter(action__startswith=action)
+    if actor_id.isdigit():
+        qs = qs.filter(actor_id=int(actor_id))
+    if object_type:
+        qs = qs.filter(object_type=object_type)
+    if since:
+        qs = qs.filter(at__date__gte=since)
+    if until:
+        qs = qs.filter(at__date__lte=until)
+    return qs
+
+
+def audit_filter_choices(*, institute) -> dict:
+    qs = AuditEvent.objects.for_institute(institute)
+    return {
+        "object_types": sorted(set(qs.values_list("object_type", flat=True).distinct()) - {""}),
+    }

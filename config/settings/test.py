@@ -1,0 +1,17 @@
+"""Test settings: real PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set, else SQLite."""
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import CACHES, env
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+if "KEY_PREFIX" in CACHES["default"]:
+    CACHES["default"]["KEY_PREFIX"] = "campus-test"
+
+# Tasks run in-process at commit; tests that need the real worker path start one on this broker.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=env("REDIS_URL", default="") or "memory://")
+CELERY_BEAT_SCHEDULER = "celery.beat:PersistentScheduler"
+AXES_FAILURE_LIMIT = 5

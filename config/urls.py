@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("accounts.urls")),
+    path("catalogue/", include("enrollment.urls")),
+    path("audit/", include("audit.urls")),
+    path("django-admin/", admin.site.urls),
+]
+
+handler403 = "utils.views.permission_denied"
+handler404 = "utils.views.page_not_found"
+handler500 = "utils.views.server_error"

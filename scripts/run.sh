@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Start the web server, a Celery worker and Celery beat together; Ctrl-C stops all three.
+set -euo pipefail
+PY=${PY:-.venv/bin/python}
+HOST=${HOST:-127.0.0.1}
+PORT=${PORT:-8000}
+mkdir -p var/log
+pids=()
+cleanup() { trap - INT TERM EXIT; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap cleanup INT TERM EXIT
+
+"$PY" -m celery -A config worker --pool=threads --concurrency=4 --loglevel=INFO >var/log/worker.log 2>&1 &
+pids+=($!)
+"$PY" -m celery -A config beat --loglevel=INFO >var/log/beat.log 2>&1 &
+pids+=($!)
+"$PY" manage.py runserver "$HOST:$PORT" --noreload >var/log/web.log 2>&1 &
+pids+=($!)
+
+for _ in $(seq 1 50); do
+  if "$PY" -c "import urllib.request,sys; urllib.request.urlopen('http://$HOST:$PORT/login/', timeout=1)" 2>/dev/null; then break; fi
+  sleep 0.2
+done
+cat <<TXT
+
+  Campus is running at http://$HOST:$PORT/
+  Worker and beat logs: var/log/worker.log, var/log/beat.log; web log: var/log/web.log
+  Mail (codes, invitations) is printed to var/log/worker.log.
+
+$("$PY" manage.py seed_demo --print-logins)
+
+  Press Ctrl-C to stop.
+TXT
+wait -n "${pids[@]}"
