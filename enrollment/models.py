@@ -99,6 +99,7 @@ class Prerequisite(InstituteOwned):
     requires = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="required_by")
 
     class Meta:
+        ordering = ["subject__code", "requires__code"]
         constraints = [
             models.UniqueConstraint(fields=["subject", "requires"], name="prerequisite_unique"),
             models.CheckConstraint(condition=~Q(subject=F("requires")), name="prerequisite_not_self"),

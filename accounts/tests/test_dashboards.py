@@ -1,0 +1,70 @@
+"""Dashboards show the role's real content, with a query count that does not grow with the data."""
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Role
+from accounts.services import guardian_link_code_create, invitation_create
+from accounts.tests.factories import GuardianLinkFactory, StudentFactory
+from enrollment.tests.factories import SubjectFactory, TopicFactory
+
+pytestmark = pytest.mark.django_db
+
+SIZES = [2, 12]
+
+
+def _get(client, django_assert_num_queries, user, url_name, expected):
+    client.force_login(user)
+    with django_assert_num_queries(expected):
+        response = client.get(reverse(url_name))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_student_dashboard(client, django_assert_num_queries, student, n):
+    for k in range(n):
+        GuardianLinkFactory(student=student, guardian__user__full_name=f"Guardian {k}")
+    guardian_link_code_create(student=student, actor=student.user)
+    body = _get(client, django_assert_num_queries, student.user, "accounts:dashboard_student", 6)
+    assert "CS 2-A" in body and "CS2A001" in body and f"Guardian {n - 1}" in body
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_guardian_dashboard(client, django_assert_num_queries, guardian_link, section, n):
+    guardian = guardian_link.guardian
+    for k in range(n - 1):
+        GuardianLinkFactory(guardian=guardian, student=StudentFactory(section=section, user__full_name=f"Child {k}"))
+    body = _get(client, django_assert_num_queries, guardian.user, "accounts:dashboard_guardian", 4)
+    assert "Asha Rao" in body and (n == 1 or f"Child {n - 2}" in body)
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_teacher_dashboard(client, django_assert_num_queries, teacher_user, programme, n):
+    teacher_user.teacher_profile.subjects.add(
+        *[SubjectFactory(programme=programme, name=f"Extra {k}") for k in range(n)]
+    )
+    body = _get(client, django_assert_num_queries, teacher_user, "accounts:dashboard_teacher", 5)
+    assert f"Extra {n - 1}" in body and "Data Structures" in body
+
+
+def test_counselor_dashboard(client, django_assert_num_queries, counselor_user):
+    body = _get(client, django_assert_num_queries, counselor_user, "accounts:dashboard_counselor", 4)
+    assert "Admissions board" in body
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_admin_dashboard(client, django_assert_num_queries, admin_user, institute, subject, section, n):
+    for k in range(n):
+        invitation_create(
+            institute=institute,
+            actor=admin_user,
+            email=f"inv{k}@example.test",
+            role=Role.COUNSELOR,
+            full_name=f"Invitee {k}",
+        )
+        TopicFactory(subject=subject)
+        StudentFactory(section=section)
+    body = _get(client, django_assert_num_queries, admin_user, "accounts:dashboard_admin", 11)
+    assert f"Invitee {n - 1}" in body and "Pending invitations" in body
+    assert f'<span class="stat">{n}</span>Topics' in body
