@@ -33,7 +33,7 @@ def _populate(slug: str):
 def test_every_selector_stays_inside_its_institute():
     a, admin_a, link_a = _populate("alpha")
     b, admin_b, link_b = _populate("beta")
-    for institute, admin, other in ((a, admin_a, b), (b, admin_b, a)):
+    for institute, admin in ((a, admin_a), (b, admin_b)):
         people = account_selectors.people_list(viewer=admin)
         assert people.exists() and not people.exclude(institute=institute).exists()
         invitations = account_selectors.invitation_list(institute=institute)
