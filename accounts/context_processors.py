@@ -1,13 +1,24 @@
 from accounts.models import Role
 
 _NAV = {
-    Role.STUDENT: [("accounts:home", "Dashboard"), ("accounts:profile", "My profile")],
+    Role.STUDENT: [
+        ("accounts:home", "Dashboard"),
+        ("timetable:mine", "Timetable"),
+        ("enrollment:my_subjects", "Subjects"),
+        ("accounts:profile", "My profile"),
+    ],
     Role.GUARDIAN: [
         ("accounts:home", "Dashboard"),
+        ("timetable:mine", "Timetables"),
         ("accounts:guardian_link", "Link a child"),
         ("accounts:profile", "My profile"),
     ],
-    Role.TEACHER: [("accounts:home", "Dashboard"), ("accounts:people", "Students"), ("accounts:profile", "My profile")],
+    Role.TEACHER: [
+        ("accounts:home", "Dashboard"),
+        ("timetable:mine", "Timetable"),
+        ("accounts:people", "Students"),
+        ("accounts:profile", "My profile"),
+    ],
     Role.COUNSELOR: [
         ("accounts:home", "Dashboard"),
         ("accounts:people", "Students"),
@@ -16,6 +27,8 @@ _NAV = {
     Role.ADMIN: [
         ("accounts:home", "Dashboard"),
         ("enrollment:index", "Catalogue"),
+        ("timetable:index", "Timetables"),
+        ("enrollment:manage", "Enrollment"),
         ("accounts:people", "People"),
         ("accounts:invitations", "Invitations"),
         ("audit:log", "Audit log"),

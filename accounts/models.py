@@ -16,6 +16,9 @@ class Institute(TimeStampedModel):
     self_registration_open = models.BooleanField(
         default=True, help_text=_("Students may register themselves with an emailed code.")
     )
+    self_enrollment_open = models.BooleanField(
+        default=True, help_text=_("Students may enrol themselves in their term's subjects.")
+    )
 
     class Meta:
         ordering = ["name"]
@@ -201,9 +204,6 @@ class Invitation(InstituteOwned):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [
-            models.CheckConstraint(condition=~Q(role=Role.STUDENT), name="invitation_not_for_students"),
-        ]
 
     @property
     def is_open(self) -> bool:

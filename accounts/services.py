@@ -332,7 +332,17 @@ def _registration_complete(*, pending: PendingRegistration) -> User:
 
 def _profile_from_invitation(*, user: User, invitation: Invitation) -> None:
     institute, data = invitation.institute, invitation.data
-    if invitation.role == Role.TEACHER:
+    if invitation.role == Role.STUDENT:
+        from enrollment.models import ClassSection, Term
+
+        StudentProfile.objects.create(
+            institute=institute,
+            user=user,
+            roll_number=data["roll_number"],
+            section=ClassSection.objects.get(pk=data["section_id"], institute=institute),
+            term=Term.objects.filter(institute=institute, is_current=True).first(),
+        )
+    elif invitation.role == Role.TEACHER:
         teacher = TeacherProfile.objects.create(institute=institute, user=user, employee_id=data["employee_id"])
         teacher.subjects.set(data.get("subject_ids", []))
     elif invitation.role == Role.ADMIN:
@@ -361,8 +371,8 @@ def invitation_create(
 
     email = email.strip().lower()
     data = data or {}
-    if role == Role.STUDENT:
-        raise ValidationError({"role": _("Students register themselves, or are imported by the office.")})
+    if role == Role.STUDENT and not (data.get("roll_number") and data.get("section_id")):
+        raise ValidationError({"role": _("A student invitation needs a roll number and a section.")})
     existing = User.objects.filter(email__iexact=email).first()
     if existing:
         raise ValidationError({"email": _("%(email)s already has an account.") % {"email": email}})

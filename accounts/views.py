@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors, services
@@ -23,6 +24,7 @@ from accounts.forms import (
     VerifyCodeForm,
 )
 from accounts.models import CodePurpose, Institute, Role
+from timetable.selectors import dashboard_schedule
 from utils.forms import attach_errors
 from utils.permissions import client_ip, role_required
 
@@ -250,6 +252,7 @@ def dashboard_student(request):
         "student": student,
         "guardians": selectors.student_guardians(student=student),
         "link_codes": list(selectors.link_codes_for_student(student=student)),
+        "schedule": dashboard_schedule(user=user),
     }
     return render(request, "accounts/dashboard_student.html", context)
 
@@ -267,7 +270,8 @@ def dashboard_guardian(request):
 def dashboard_teacher(request):
     user = selectors.user_with_profile(user_id=request.user.pk)
     subjects = list(user.teacher_profile.subjects.select_related("programme").order_by("code"))
-    return render(request, "accounts/dashboard_teacher.html", {"me": user, "subjects": subjects})
+    context = {"me": user, "subjects": subjects, "schedule": dashboard_schedule(user=user)}
+    return render(request, "accounts/dashboard_teacher.html", context)
 
 
 @role_required(Role.COUNSELOR)
@@ -366,7 +370,9 @@ def link_code_create(request, student_id):
     student = selectors.student_get_for_viewer(viewer=request.user, student_id=student_id)
     code = services.guardian_link_code_create(student=student, actor=request.user)
     messages.success(request, f"Link code for {student.user.full_name}: {code.code}. Give it to the guardian.")
-    return redirect(request.POST.get("next") if request.POST.get("next", "").startswith("/") else "accounts:home")
+    next_url = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(next_url, allowed_hosts=None) and next_url.startswith("/")
+    return redirect(next_url if safe else "accounts:home")
 
 
 @role_required(Role.GUARDIAN)

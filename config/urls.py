@@ -3,7 +3,8 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("accounts.urls")),
-    path("catalogue/", include("enrollment.urls")),
+    path("", include("enrollment.urls")),
+    path("timetable/", include("timetable.urls")),
     path("audit/", include("audit.urls")),
     path("django-admin/", admin.site.urls),
 ]

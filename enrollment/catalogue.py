@@ -1,5 +1,6 @@
 """The catalogue's kinds of rows, described once so one set of pages and services serves them all."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import models
@@ -19,6 +20,7 @@ class Kind:
     columns: tuple[tuple[str, str], ...]  # (heading, attribute path)
     related: tuple[str, ...] = ()
     filter_by: str | None = None  # a field the list can be filtered on (?<field>=<pk>)
+    on_change: Callable[[int], None] | None = None  # called with the institute id after a write commits
 
     def queryset(self, institute) -> QuerySet:
         return self.model.objects.filter(institute=institute).select_related(*self.related)
@@ -102,4 +104,11 @@ KINDS = {
 def attribute(obj, path: str):
     for part in path.split("."):
         obj = getattr(obj, part)
+        if callable(obj):
+            obj = obj()
     return obj
+
+
+def register(kind: Kind) -> None:
+    """Other apps add their own reference data (rooms, time slots, …) to the catalogue pages."""
+    KINDS[kind.key] = kind

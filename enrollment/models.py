@@ -1,5 +1,6 @@
 """The academic catalogue: programmes, class sections, terms, subjects, topics, prerequisites."""
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -63,6 +64,11 @@ class Term(InstituteOwned):
     def __str__(self) -> str:
         return f"{self.academic_year} semester {self.semester}"
 
+    def clean(self):
+        # The check constraint's own message ("Constraint … is violated") means nothing to a user.
+        if self.starts_on and self.ends_on and self.ends_on <= self.starts_on:
+            raise ValidationError({"ends_on": _("The term must end after it starts.")})
+
 
 class Subject(InstituteOwned):
     programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="subjects")
@@ -71,6 +77,9 @@ class Subject(InstituteOwned):
     name = models.CharField(max_length=200)
     weekly_lessons = models.PositiveSmallIntegerField(
         default=3, validators=[MinValueValidator(0), MaxValueValidator(40)]
+    )
+    capacity = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Most students per term; leave empty for no limit.")
     )
 
     class Meta:
@@ -107,3 +116,45 @@ class Prerequisite(InstituteOwned):
 
     def __str__(self) -> str:
         return f"{self.subject.code} requires {self.requires.code}"
+
+    def clean(self):
+        if self.subject_id and self.subject_id == self.requires_id:
+            raise ValidationError({"requires": _("A subject cannot require itself.")})
+
+
+class EnrollmentStatus(models.TextChoices):
+    ACTIVE = "active", _("Enrolled")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    COMPLETED = "completed", _("Completed")
+    PASSED = "passed", _("Passed")
+    FAILED = "failed", _("Failed")
+
+
+#: An earlier enrollment with one of these satisfies a prerequisite.
+PREREQUISITE_MET = (EnrollmentStatus.PASSED, EnrollmentStatus.COMPLETED)
+
+
+class EnrollmentQuerySet(models.QuerySet):
+    def current(self):
+        return self.filter(status=EnrollmentStatus.ACTIVE)
+
+
+class Enrollment(InstituteOwned):
+    student = models.ForeignKey("accounts.StudentProfile", on_delete=models.CASCADE, related_name="enrollments")
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="enrollments")
+    term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="enrollments")
+    status = models.CharField(max_length=12, choices=EnrollmentStatus.choices, default=EnrollmentStatus.ACTIVE)
+    enrolled_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    objects = EnrollmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["term", "subject__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["student", "subject", "term"], name="enrollment_once_per_term"),
+            models.CheckConstraint(condition=Q(status__in=EnrollmentStatus.values), name="enrollment_status_valid"),
+        ]
+        indexes = [models.Index(fields=["subject", "term", "status"], name="enrollment_subject_term_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.student} in {self.subject.code} ({self.term})"

@@ -45,3 +45,76 @@ def catalogue_get(*, institute, kind: Kind, pk: int):
 
 def current_term(*, institute) -> Term | None:
     return Term.objects.filter(institute=institute, is_current=True).first()
+
+
+def roster(*, section, subject, term):
+    """Students of a section enrolled (active) in a subject for a term — what attendance marks."""
+    from accounts.models import StudentProfile
+    from enrollment.models import EnrollmentStatus
+
+    return (
+        StudentProfile.objects.filter(
+            institute_id=section.institute_id,
+            section=section,
+            enrollments__subject=subject,
+            enrollments__term=term,
+            enrollments__status=EnrollmentStatus.ACTIVE,
+        )
+        .select_related("user")
+        .order_by("roll_number")
+    )
+
+
+def my_subjects(*, student, term) -> list[dict]:
+    """A student's subjects this term: status, and if not enrolled, why not (4 queries)."""
+    from enrollment.models import Subject
+    from enrollment.rules import EligibilityIndex
+
+    section = student.section
+    subjects = list(
+        Subject.objects.filter(programme_id=section.programme_id, year=section.year)
+        .select_related("programme")
+        .order_by("code")
+    )
+    index = EligibilityIndex(term=term, students=[student], subjects=subjects)
+    rows = []
+    for subject in subjects:
+        enrollment = index.existing.get((student.pk, subject.pk))
+        problems = (
+            [] if enrollment and enrollment.status == "active" else index.problems(student=student, subject=subject)
+        )
+        rows.append(
+            {
+                "subject": subject,
+                "enrollment": enrollment,
+                "problems": problems,
+                "prerequisites": index.requires.get(subject.pk, []),
+            }
+        )
+    return rows
+
+
+def section_matrix(*, section, term) -> dict:
+    """Students × subjects of a section with each enrolment's status (4 queries)."""
+    from accounts.models import StudentProfile
+    from enrollment.models import Enrollment, Subject
+
+    students = list(StudentProfile.objects.filter(section=section).select_related("user").order_by("roll_number"))
+    subjects = list(Subject.objects.filter(programme_id=section.programme_id, year=section.year).order_by("code"))
+    status = {(e.student_id, e.subject_id): e for e in Enrollment.objects.filter(term=term, student__section=section)}
+    return {
+        "subjects": subjects,
+        "rows": [{"student": s, "cells": [status.get((s.pk, sub.pk)) for sub in subjects]} for s in students],
+    }
+
+
+def enrollment_get(*, institute, enrollment_id, student=None):
+    from enrollment.models import Enrollment
+
+    qs = Enrollment.objects.filter(institute=institute, pk=enrollment_id).select_related("student__user", "subject")
+    if student is not None:
+        qs = qs.filter(student=student)
+    enrollment = qs.first()
+    if enrollment is None:
+        raise Http404("No such enrolment")
+    return enrollment

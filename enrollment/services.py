@@ -18,8 +18,13 @@ def _jsonable(values: dict) -> dict:
     return {k: (str(v) if not isinstance(v, int | bool | type(None) | str) else v) for k, v in values.items()}
 
 
+def _notify(kind: Kind, institute) -> None:
+    if kind.on_change is not None:
+        transaction.on_commit(lambda: kind.on_change(institute.pk))
+
+
 @transaction.atomic
-def catalogue_save(*, kind: Kind, instance: models.Model, institute, actor) -> models.Model:
+def catalogue_save(*, kind: Kind, instance: models.Model, institute, actor, m2m: dict | None = None) -> models.Model:
     """Create or update one catalogue row; every model constraint is checked before the write."""
     if instance.pk and instance.institute_id != institute.pk:
         raise ValidationError("This row belongs to another institute.")
@@ -34,9 +39,12 @@ def catalogue_save(*, kind: Kind, instance: models.Model, institute, actor) -> m
     try:
         with transaction.atomic():
             instance.save()
+            for name, values in (m2m or {}).items():
+                getattr(instance, name).set(values)
     except IntegrityError:
         raise ValidationError(f"This {kind.singular} clashes with one that exists already.") from None
     after = _jsonable(model_to_dict(instance, fields=fields))
+    _notify(kind, institute)
     audit_record(
         institute=institute,
         actor=actor,
@@ -68,3 +76,133 @@ def catalogue_delete(*, kind: Kind, instance: models.Model, institute, actor) ->
         obj=None,
         summary=f"Deleted {kind.singular} {label} (#{pk})",
     )
+
+
+# ---------------------------------------------------------------- enrolments
+
+
+def _enrol_audit(*, institute, actor, action, obj, summary):
+    audit_record(institute=institute, actor=actor, action=action, obj=obj, summary=summary)
+
+
+def enrollment_create(*, student, subject, term, actor, self_service: bool = False):
+    """Enrol one student in one subject for a term, or raise a ValidationError that says why not."""
+    from enrollment.models import Enrollment, EnrollmentStatus, Subject
+    from enrollment.rules import EligibilityIndex
+
+    if len({student.institute_id, subject.institute_id, term.institute_id}) != 1:
+        raise ValidationError("Student, subject and term must belong to the same institute.")
+    if self_service and not student.institute.self_enrollment_open:
+        raise ValidationError("Your school enrols students through the office. Ask them to enrol you.")
+    with transaction.atomic():
+        # Lock the subject so two enrolments cannot both take its last place.
+        subject = Subject.objects.select_for_update(of=("self",)).select_related("programme").get(pk=subject.pk)
+        index = EligibilityIndex(term=term, students=[student], subjects=[subject])
+        problems = index.problems(student=student, subject=subject)
+        if problems:
+            raise ValidationError(problems)
+        existing = index.existing.get((student.pk, subject.pk))
+        if existing is not None:  # withdrawn earlier: enrol again
+            existing.status = EnrollmentStatus.ACTIVE
+            existing.enrolled_by = actor
+            existing.save(update_fields=["status", "enrolled_by", "updated_at"])
+            enrollment = existing
+        else:
+            enrollment = Enrollment.objects.create(
+                institute=student.institute, student=student, subject=subject, term=term, enrolled_by=actor
+            )
+        _enrol_audit(
+            institute=student.institute,
+            actor=actor,
+            action="enrollment.created",
+            obj=enrollment,
+            summary=f"Enrolled {student.user.full_name} in {subject.code} for {term}",
+        )
+    return enrollment
+
+
+@transaction.atomic
+def enrollment_withdraw(*, enrollment, actor):
+    from enrollment.models import Enrollment, EnrollmentStatus
+
+    enrollment = (
+        Enrollment.objects.select_for_update().select_related("student__user", "subject", "term").get(pk=enrollment.pk)
+    )
+    if enrollment.status != EnrollmentStatus.ACTIVE:
+        raise ValidationError(f"This enrolment is {enrollment.get_status_display().lower()}, not active.")
+    enrollment.status = EnrollmentStatus.WITHDRAWN
+    enrollment.save(update_fields=["status", "updated_at"])
+    _enrol_audit(
+        institute=enrollment.institute,
+        actor=actor,
+        action="enrollment.withdrawn",
+        obj=enrollment,
+        summary=f"Withdrew {enrollment.student.user.full_name} from {enrollment.subject.code} ({enrollment.term})",
+    )
+    return enrollment
+
+
+@transaction.atomic
+def section_enrol(*, section, term, actor) -> dict:
+    """Enrol every student of a section in every subject of its course and year: set-based, all rules applied."""
+    from accounts.models import StudentProfile
+    from enrollment.models import Enrollment, EnrollmentStatus, Subject
+    from enrollment.rules import EligibilityIndex
+
+    students = list(StudentProfile.objects.filter(section=section).select_related("user", "section"))
+    subjects = list(
+        Subject.objects.select_for_update(of=("self",))
+        .filter(programme_id=section.programme_id, year=section.year)
+        .select_related("programme")
+        .order_by("code")
+    )
+    index = EligibilityIndex(term=term, students=students, subjects=subjects)
+    new, revived, refused = [], [], []
+    for student in students:
+        for subject in subjects:
+            problems = index.problems(student=student, subject=subject)
+            existing = index.existing.get((student.pk, subject.pk))
+            if problems:
+                if not (existing is not None and existing.status == EnrollmentStatus.ACTIVE):
+                    refused.append((student, subject, problems))
+                continue
+            if existing is not None:
+                revived.append(existing.pk)
+            else:
+                new.append(
+                    Enrollment(
+                        institute=section.institute, student=student, subject=subject, term=term, enrolled_by=actor
+                    )
+                )
+            index.book(student=student, subject=subject)
+    Enrollment.objects.bulk_create(new)
+    Enrollment.objects.filter(pk__in=revived).update(status=EnrollmentStatus.ACTIVE, enrolled_by=actor)
+    _enrol_audit(
+        institute=section.institute,
+        actor=actor,
+        action="enrollment.section",
+        obj=section,
+        summary=f"Enrolled {section} in its subjects for {term}: {len(new) + len(revived)} enrolments, "
+        f"{len(refused)} refused",
+    )
+    return {"created": len(new) + len(revived), "refused": refused}
+
+
+@transaction.atomic
+def cohort_promote(*, source, target, term, actor) -> int:
+    """Move every student of a section to the next year's section and term."""
+    from accounts.models import StudentProfile
+
+    if source.institute_id != target.institute_id or term.institute_id != source.institute_id:
+        raise ValidationError("Sections and term must belong to your institute.")
+    if target.programme_id != source.programme_id or target.year != source.year + 1:
+        raise ValidationError(f"Promote {source} into a {source.programme.code} year {source.year + 1} section.")
+    moved = StudentProfile.objects.filter(section=source).update(section=target, term=term)
+    _enrol_audit(
+        institute=source.institute,
+        actor=actor,
+        action="enrollment.promoted",
+        obj=target,
+        summary=f"Promoted {moved} students from {source} to {target} for {term}",
+    )
+    return moved

@@ -18,6 +18,11 @@ def index(request):
     return render(request, "enrollment/index.html", {"kinds": kinds})
 
 
+def _m2m(form) -> dict:
+    """Many-to-many values of a model form, saved by the service after the row itself."""
+    return {f.name: form.cleaned_data[f.name] for f in form._meta.model._meta.many_to_many if f.name in form.cleaned_data}
+
+
 def _rows(kind, objects):
     return [(obj, [attribute(obj, path) for _h, path in kind.columns]) for obj in objects]
 
@@ -30,7 +35,9 @@ def entity_list(request, key):
     form = kind.form(request.POST or None, institute=institute)
     if request.method == "POST" and form.is_valid():
         try:
-            obj = services.catalogue_save(kind=kind, instance=form.instance, institute=institute, actor=request.user)
+            obj = services.catalogue_save(
+                kind=kind, instance=form.instance, institute=institute, actor=request.user, m2m=_m2m(form)
+            )
         except ValidationError as exc:
             attach_errors(form, exc)
         else:
@@ -57,7 +64,9 @@ def entity_edit(request, key, pk):
     form = kind.form(request.POST or None, instance=obj, institute=institute)
     if request.method == "POST" and form.is_valid():
         try:
-            services.catalogue_save(kind=kind, instance=form.instance, institute=institute, actor=request.user)
+            services.catalogue_save(
+                kind=kind, instance=form.instance, institute=institute, actor=request.user, m2m=_m2m(form)
+            )
         except ValidationError as exc:
             attach_errors(form, exc)
         else:

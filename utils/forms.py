@@ -1,3 +1,6 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
 from django.core.exceptions import ValidationError
 
 
@@ -8,3 +11,22 @@ def attach_errors(form, exc: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc)
+
+
+class CsvUploadForm(forms.Form):
+    """An uploaded CSV file (UTF-8, at most 2 MB) and whether to import it now or only check it."""
+
+    MAX_BYTES = 2 * 1024 * 1024
+
+    file = forms.FileField(label=_("CSV file"))
+    confirm = forms.BooleanField(required=False, label=_("Import now (leave unticked to check the file first)"))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > self.MAX_BYTES:
+            raise forms.ValidationError(_("The file is larger than 2 MB; split it."))
+        try:
+            self.content = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise forms.ValidationError(_("Save the file as UTF-8 CSV and upload it again.")) from None
+        return upload

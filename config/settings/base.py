@@ -23,7 +23,7 @@ DJANGO_APPS = [
     "django.contrib.humanize",
 ]
 THIRD_PARTY_APPS = ["django_htmx", "axes", "django_celery_beat"]
-LOCAL_APPS = ["accounts", "enrollment", "audit", "utils"]
+LOCAL_APPS = ["accounts", "enrollment", "timetable", "audit", "utils"]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [

@@ -1,0 +1,138 @@
+"""CSV imports of students (each gets an invitation) and of enrolments, with a dry run first."""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+
+from accounts.models import Invitation, Role, StudentProfile, User
+from enrollment.models import ClassSection, Enrollment, Subject
+from enrollment.rules import EligibilityIndex
+from utils.csvfiles import Report, read_rows, refuse_if_rejected
+
+STUDENT_COLUMNS = ["full_name", "email", "roll_number", "section"]
+ENROLLMENT_COLUMNS = ["roll_number", "subject"]
+
+
+def _section_key(value: str) -> str:
+    return value.upper().replace(" ", "")
+
+
+def students_import_csv(*, institute, content: str, actor, apply: bool) -> Report:
+    rows = read_rows(content, STUDENT_COLUMNS, help_text="One student a line; section like 'CS 2-A'.")
+    sections = {
+        _section_key(str(s)): s for s in ClassSection.objects.filter(institute=institute).select_related("programme")
+    }
+    emails = [r.values["email"].lower() for r in rows]
+    rolls = [r.values["roll_number"].upper() for r in rows]
+    taken_emails = set(User.objects.filter(email__in=emails).values_list("email", flat=True))
+    taken_emails |= set(
+        Invitation.objects.filter(
+            institute=institute, email__in=emails, accepted_at__isnull=True, revoked_at__isnull=True
+        ).values_list("email", flat=True)
+    )
+    taken_rolls = set(
+        StudentProfile.objects.filter(institute=institute, roll_number__in=rolls).values_list("roll_number", flat=True)
+    )
+    seen_emails, seen_rolls = set(), set()
+    for row in rows:
+        v = row.values
+        email, roll = v["email"].lower(), v["roll_number"].upper()
+        if not v["full_name"]:
+            row.errors.append("The name is empty.")
+        try:
+            validate_email(email)
+        except ValidationError:
+            row.errors.append(f"'{v['email']}' is not an email address.")
+        if email in taken_emails:
+            row.errors.append(f"{email} already has an account or an open invitation.")
+        if email in seen_emails:
+            row.errors.append(f"{email} appears twice in the file.")
+        if not roll:
+            row.errors.append("The roll number is empty.")
+        elif roll in taken_rolls:
+            row.errors.append(f"Roll number {roll} is already registered.")
+        elif roll in seen_rolls:
+            row.errors.append(f"Roll number {roll} appears twice in the file.")
+        section = sections.get(_section_key(v["section"]))
+        if section is None:
+            row.errors.append(f"Unknown section '{v['section']}'.")
+        seen_emails.add(email)
+        seen_rolls.add(roll)
+        row.result = section
+    report = Report(rows=rows)
+    if apply:
+        refuse_if_rejected(report)
+        from accounts.services import invitation_create
+
+        with transaction.atomic():
+            for row in rows:
+                invitation_create(
+                    institute=institute,
+                    actor=actor,
+                    email=row.values["email"],
+                    role=Role.STUDENT,
+                    full_name=row.values["full_name"],
+                    data={"roll_number": row.values["roll_number"].upper(), "section_id": row.result.pk},
+                )
+        report.applied = True
+    return report
+
+
+def enrollments_import_csv(*, term, content: str, actor, apply: bool) -> Report:
+    institute = term.institute
+    rows = read_rows(content, ENROLLMENT_COLUMNS, help_text="One enrolment a line: roll number and subject code.")
+    students = {
+        s.roll_number.upper(): s
+        for s in StudentProfile.objects.filter(
+            institute=institute, roll_number__in=[r.values["roll_number"].upper() for r in rows]
+        ).select_related("user", "section")
+    }
+    subjects = {
+        s.code.upper(): s
+        for s in Subject.objects.filter(
+            institute=institute, code__in=[r.values["subject"].upper() for r in rows]
+        ).select_related("programme")
+    }
+    index = EligibilityIndex(term=term, students=students.values(), subjects=subjects.values())
+    for row in rows:
+        student = students.get(row.values["roll_number"].upper())
+        subject = subjects.get(row.values["subject"].upper())
+        if student is None:
+            row.errors.append(f"No student with roll number '{row.values['roll_number']}'.")
+        if subject is None:
+            row.errors.append(f"No subject with code '{row.values['subject']}'.")
+        if student and subject:
+            row.errors += index.problems(student=student, subject=subject)
+            if not row.errors:
+                index.book(student=student, subject=subject)
+                row.result = (student, subject)
+    report = Report(rows=rows)
+    if apply:
+        refuse_if_rejected(report)
+        from audit.services import audit_record
+
+        with transaction.atomic():
+            existing = {
+                (e.student_id, e.subject_id): e
+                for e in Enrollment.objects.filter(term=term, student_id__in=[r.result[0].pk for r in rows])
+            }
+            new, revived = [], []
+            for row in rows:
+                student, subject = row.result
+                if (student.pk, subject.pk) in existing:
+                    revived.append(existing[(student.pk, subject.pk)].pk)
+                else:
+                    new.append(
+                        Enrollment(institute=institute, student=student, subject=subject, term=term, enrolled_by=actor)
+                    )
+            Enrollment.objects.bulk_create(new)
+            Enrollment.objects.filter(pk__in=revived).update(status="active", enrolled_by=actor)
+            audit_record(
+                institute=institute,
+                actor=actor,
+                action="enrollment.imported",
+                obj=None,
+                summary=f"Imported {len(rows)} enrolments for {term} from CSV",
+            )
+        report.applied = True
+    return report

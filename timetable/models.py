@@ -1,0 +1,198 @@
+"""Rooms, time slots, the week's shape per term, teacher/room/section unavailability, and entries."""
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from utils.models import InstituteOwned
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class RoomKind(models.TextChoices):
+    CLASSROOM = "classroom", _("Classroom")
+    LECTURE_HALL = "lecture_hall", _("Lecture hall")
+    LAB = "lab", _("Laboratory")
+    WORKSHOP = "workshop", _("Workshop")
+    GYM = "gym", _("Sports hall")
+    OTHER = "other", _("Other")
+
+
+class Room(InstituteOwned):
+    name = models.CharField(max_length=50)
+    building = models.CharField(max_length=100, blank=True)
+    capacity = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5000)])
+    kind = models.CharField(max_length=20, choices=RoomKind.choices, default=RoomKind.CLASSROOM)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["institute", "name"], name="room_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TimeSlot(InstituteOwned):
+    """A period of the school day; breaks are slots too, so the grid shows them, but nothing goes in them."""
+
+    order = models.PositiveSmallIntegerField()
+    starts_at = models.TimeField()
+    ends_at = models.TimeField()
+    is_break = models.BooleanField(default=False)
+    label = models.CharField(max_length=30, blank=True, help_text=_("For example 'Lunch'."))
+
+    class Meta:
+        ordering = ["order"]
+        constraints = [
+            models.UniqueConstraint(fields=["institute", "order"], name="slot_order_unique"),
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="slot_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        text = f"{self.starts_at:%H:%M}–{self.ends_at:%H:%M}"
+        return f"{text} {self.label}".strip() if self.is_break or self.label else text
+
+
+def default_days() -> list[int]:
+    return [0, 1, 2, 3, 4]
+
+
+class TimetableConfiguration(InstituteOwned):
+    """The shape of a term's week: which days are taught and which slots they have."""
+
+    term = models.OneToOneField("enrollment.Term", on_delete=models.CASCADE, related_name="timetable_configuration")
+    days = models.JSONField(default=default_days, help_text=_("Working days, 0 = Monday … 6 = Sunday."))
+    slots = models.ManyToManyField(TimeSlot, related_name="configurations", blank=True)
+
+    class Meta:
+        ordering = ["-term__starts_on"]
+
+    def __str__(self) -> str:
+        return f"Week of {self.term}"
+
+    def day_names(self) -> str:
+        return ", ".join(Weekday(d).label[:3] for d in sorted(self.days))
+
+
+class LessonRequirement(InstituteOwned):
+    """How many lessons a week a section has of a subject in a term (overrides the subject's default)."""
+
+    term = models.ForeignKey("enrollment.Term", on_delete=models.CASCADE, related_name="+")
+    section = models.ForeignKey("enrollment.ClassSection", on_delete=models.CASCADE, related_name="+")
+    subject = models.ForeignKey("enrollment.Subject", on_delete=models.CASCADE, related_name="+")
+    lessons_per_week = models.PositiveSmallIntegerField(validators=[MaxValueValidator(40)])
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["term", "section", "subject"], name="lesson_requirement_unique")]
+        ordering = ["section", "subject__code"]
+
+    def __str__(self) -> str:
+        return f"{self.section} {self.subject.code}: {self.lessons_per_week}/week"
+
+
+class Unavailability(InstituteOwned):
+    """A teacher, room or section that cannot be scheduled at a day and slot (in one term, or always)."""
+
+    teacher = models.ForeignKey(
+        "accounts.TeacherProfile", on_delete=models.CASCADE, null=True, blank=True, related_name="unavailability"
+    )
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, null=True, blank=True, related_name="unavailability")
+    section = models.ForeignKey(
+        "enrollment.ClassSection", on_delete=models.CASCADE, null=True, blank=True, related_name="unavailability"
+    )
+    term = models.ForeignKey(
+        "enrollment.Term",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Leave empty for every term."),
+    )
+    day = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    slot = models.ForeignKey(TimeSlot, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name_plural = "unavailability"
+        ordering = ["day", "slot__order"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(teacher__isnull=False, room__isnull=True, section__isnull=True)
+                    | Q(teacher__isnull=True, room__isnull=False, section__isnull=True)
+                    | Q(teacher__isnull=True, room__isnull=True, section__isnull=False)
+                ),
+                name="unavailability_one_target",
+            )
+        ]
+
+    @property
+    def target(self):
+        return self.teacher or self.room or self.section
+
+    def __str__(self) -> str:
+        return f"{self.target} unavailable {self.get_day_display()} {self.slot}"
+
+
+class TimetableEntryQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(active=True)
+
+    def with_names(self):
+        return self.select_related("subject", "teacher__user", "room", "slot", "section__programme")
+
+
+class TimetableEntry(InstituteOwned):
+    """One weekly lesson. The database itself refuses a double-booked room, teacher or section."""
+
+    term = models.ForeignKey("enrollment.Term", on_delete=models.CASCADE, related_name="timetable_entries")
+    section = models.ForeignKey("enrollment.ClassSection", on_delete=models.CASCADE, related_name="timetable_entries")
+    subject = models.ForeignKey("enrollment.Subject", on_delete=models.PROTECT, related_name="timetable_entries")
+    teacher = models.ForeignKey("accounts.TeacherProfile", on_delete=models.PROTECT, related_name="timetable_entries")
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="timetable_entries")
+    day = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    slot = models.ForeignKey(TimeSlot, on_delete=models.PROTECT, related_name="timetable_entries")
+    active = models.BooleanField(default=True)
+
+    objects = TimetableEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "timetable entries"
+        ordering = ["day", "slot__order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["term", "day", "slot", "room"], condition=Q(active=True), name="entry_room_free"
+            ),
+            models.UniqueConstraint(
+                fields=["term", "day", "slot", "teacher"], condition=Q(active=True), name="entry_teacher_free"
+            ),
+            models.UniqueConstraint(
+                fields=["term", "day", "slot", "section"], condition=Q(active=True), name="entry_section_free"
+            ),
+            models.CheckConstraint(condition=Q(day__gte=0, day__lte=6), name="entry_day_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["term", "section"], name="entry_term_section_idx"),
+            models.Index(fields=["term", "teacher"], name="entry_term_teacher_idx"),
+            models.Index(fields=["term", "room"], name="entry_term_room_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.section} {self.subject.code} {self.get_day_display()} {self.slot}"
+
+
+class CalendarFeed(InstituteOwned):
+    """A secret URL for a person's timetable that calendar apps subscribe to; only its hash is kept."""
+
+    user = models.OneToOneField("accounts.User", on_delete=models.CASCADE, related_name="calendar_feed")
+    token_hash = models.CharField(max_length=64, unique=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)

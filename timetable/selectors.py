@@ -1,0 +1,300 @@
+"""Reads: week shapes, grids (cached per section / teacher / room and term), rosters of choices."""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+from django.db.models import Count, Q
+from django.http import Http404
+
+from accounts.models import GuardianLink, Role, StudentProfile, TeacherProfile
+from enrollment.models import ClassSection, Subject, Term
+from timetable import cache as tt_cache
+from timetable.models import (
+    LessonRequirement,
+    Room,
+    TimeSlot,
+    TimetableConfiguration,
+    TimetableEntry,
+    Unavailability,
+    Weekday,
+)
+
+
+@dataclass
+class Grid:
+    title: str
+    days: list[dict]
+    slots: list[dict]
+    entries: list[dict]
+    rows: list[dict] = field(default_factory=list)
+
+    def __post_init__(self):
+        cells: dict[tuple[int, int], list[dict]] = {}
+        for entry in self.entries:
+            cells.setdefault((entry["day"], entry["slot_id"]), []).append(entry)
+        self.rows = [
+            {
+                "slot": slot,
+                "cells": [{"day": d["day"], "entries": cells.get((d["day"], slot["id"]), [])} for d in self.days],
+            }
+            for slot in self.slots
+        ]
+
+
+def week_shape(*, term: Term) -> tuple[list[dict], list[dict]]:
+    config = TimetableConfiguration.objects.filter(term=term).prefetch_related("slots").first()
+    days = sorted(config.days) if config else [0, 1, 2, 3, 4]
+    slots = list(config.slots.all()) if config else []
+    if not slots:
+        slots = list(TimeSlot.objects.filter(institute_id=term.institute_id))
+    slots.sort(key=lambda s: s.order)
+    return (
+        [{"day": d, "name": Weekday(d).label} for d in days],
+        [
+            {
+                "id": s.pk,
+                "starts_at": s.starts_at.strftime("%H:%M"),
+                "ends_at": s.ends_at.strftime("%H:%M"),
+                "is_break": s.is_break,
+                "label": s.label,
+            }
+            for s in slots
+        ],
+    )
+
+
+def _entry_dict(entry: TimetableEntry) -> dict:
+    return {
+        "id": entry.pk,
+        "day": entry.day,
+        "slot_id": entry.slot_id,
+        "subject_code": entry.subject.code,
+        "subject_name": entry.subject.name,
+        "teacher": entry.teacher.user.full_name,
+        "teacher_id": entry.teacher_id,
+        "room": entry.room.name,
+        "room_id": entry.room_id,
+        "section": str(entry.section),
+        "section_id": entry.section_id,
+    }
+
+
+def _grid(*, term: Term, kind: str, obj, title: str) -> Grid:
+    """The grid of one section, teacher or room in a term: from the cache, or 3 queries on a miss."""
+    key = tt_cache.grid_key(institute_id=term.institute_id, term_id=term.pk, kind=kind, obj_id=obj.pk)
+    data = cache.get(key)
+    if data is None:
+        days, slots = week_shape(term=term)
+        entries = TimetableEntry.objects.active().filter(term=term, **{kind: obj}).with_names()
+        data = {"days": days, "slots": slots, "entries": [_entry_dict(e) for e in entries]}
+        cache.set(key, data, tt_cache.TTL)
+    return Grid(title=title, **data)
+
+
+def grid_for_section(*, term: Term, section: ClassSection) -> Grid:
+    return _grid(term=term, kind="section", obj=section, title=f"Class {section}")
+
+
+def grid_for_teacher(*, term: Term, teacher: TeacherProfile) -> Grid:
+    return _grid(term=term, kind="teacher", obj=teacher, title=f"{teacher.user.full_name}")
+
+
+def grid_for_room(*, term: Term, room: Room) -> Grid:
+    return _grid(term=term, kind="room", obj=room, title=f"Room {room.name}")
+
+
+def term_overview(*, term: Term) -> dict:
+    """Every section's week for the admin, one table per day: 3 queries whatever the size."""
+    days, slots = week_shape(term=term)
+    sections = list(ClassSection.objects.filter(institute_id=term.institute_id).select_related("programme"))
+    entries = TimetableEntry.objects.active().filter(term=term).with_names()
+    at = {(e.section_id, e.day, e.slot_id): _entry_dict(e) for e in entries}
+    tables = [
+        {
+            "day": d,
+            "rows": [
+                {"section": s, "cells": [at.get((s.pk, d["day"], slot["id"])) for slot in slots]} for s in sections
+            ],
+        }
+        for d in days
+    ]
+    return {"days": days, "slots": slots, "tables": tables, "count": len(at)}
+
+
+def current_term_for(*, institute_id: int) -> Term:
+    term = Term.objects.filter(institute_id=institute_id, is_current=True).first()
+    if term is None:
+        term = Term.objects.filter(institute_id=institute_id).first()
+    if term is None:
+        raise Http404("No term is set up yet")
+    return term
+
+
+def term_get(*, institute, term_id) -> Term:
+    term = Term.objects.filter(institute=institute, pk=term_id).first()
+    if term is None:
+        raise Http404("No such term")
+    return term
+
+
+def section_get(*, institute, section_id) -> ClassSection:
+    section = ClassSection.objects.filter(institute=institute, pk=section_id).select_related("programme").first()
+    if section is None:
+        raise Http404("No such section")
+    return section
+
+
+def room_get(*, institute, room_id) -> Room:
+    room = Room.objects.filter(institute=institute, pk=room_id).first()
+    if room is None:
+        raise Http404("No such room")
+    return room
+
+
+def teacher_get(*, institute, teacher_id) -> TeacherProfile:
+    teacher = TeacherProfile.objects.filter(institute=institute, pk=teacher_id).select_related("user").first()
+    if teacher is None:
+        raise Http404("No such teacher")
+    return teacher
+
+
+def entry_get_for_admin(*, institute, entry_id) -> TimetableEntry:
+    entry = (
+        TimetableEntry.objects.filter(institute=institute, pk=entry_id, active=True)
+        .with_names()
+        .select_related("term")
+        .first()
+    )
+    if entry is None:
+        raise Http404("No such lesson")
+    return entry
+
+
+def section_subjects(*, term: Term, section: ClassSection) -> list[dict]:
+    """The section's subjects this term with lessons required, placed and still to place (3 queries)."""
+    subjects = list(Subject.objects.filter(programme_id=section.programme_id, year=section.year).order_by("code"))
+    overrides = dict(
+        LessonRequirement.objects.filter(term=term, section=section).values_list("subject_id", "lessons_per_week")
+    )
+    placed = dict(
+        TimetableEntry.objects.active()
+        .filter(term=term, section=section)
+        .values("subject_id")
+        .annotate(n=Count("id"))
+        .values_list("subject_id", "n")
+    )
+    rows = []
+    for subject in subjects:
+        required = overrides.get(subject.pk, subject.weekly_lessons)
+        if required == 0 and not placed.get(subject.pk):
+            continue
+        rows.append(
+            {
+                "subject": subject,
+                "required": required,
+                "placed": placed.get(subject.pk, 0),
+                "left": max(0, required - placed.get(subject.pk, 0)),
+            }
+        )
+    return rows
+
+
+def cell_choices(*, term: Term, section: ClassSection, day: int, slot: TimeSlot, exclude_pk=None) -> dict:
+    """Only valid choices for a cell: the section's subjects, qualified teachers free then, rooms free and big enough."""
+    busy = TimetableEntry.objects.active().filter(term=term, day=day, slot=slot)
+    if exclude_pk:
+        busy = busy.exclude(pk=exclude_pk)
+    busy_teachers = set(busy.values_list("teacher_id", flat=True))
+    busy_rooms = set(busy.values_list("room_id", flat=True))
+    off = Unavailability.objects.filter(institute_id=term.institute_id, day=day, slot=slot).filter(
+        Q(term__isnull=True) | Q(term=term)
+    )
+    off_teachers = set(off.exclude(teacher__isnull=True).values_list("teacher_id", flat=True))
+    off_rooms = set(off.exclude(room__isnull=True).values_list("room_id", flat=True))
+    subjects = section_subjects(term=term, section=section)
+    subject_ids = [row["subject"].pk for row in subjects]
+    teachers = (
+        TeacherProfile.objects.filter(institute_id=term.institute_id, subjects__in=subject_ids)
+        .exclude(pk__in=busy_teachers | off_teachers)
+        .select_related("user")
+        .distinct()
+        .order_by("user__full_name")
+    )
+    size = StudentProfile.objects.filter(section=section).count()
+    rooms = (
+        Room.objects.filter(institute_id=term.institute_id, capacity__gte=size)
+        .exclude(pk__in=busy_rooms | off_rooms)
+        .order_by("name")
+    )
+    return {"subjects": subjects, "teachers": list(teachers), "rooms": list(rooms), "size": size}
+
+
+# ---------------------------------------------------------------- a person's own timetables
+
+
+def terms_for(*, institute) -> list[Term]:
+    return list(Term.objects.filter(institute=institute))
+
+
+def my_grids(*, user, term: Term) -> list[Grid]:
+    """The grids a person may see: a student's section, a teacher's lessons, each child of a guardian."""
+    if user.role == Role.STUDENT:
+        student = StudentProfile.objects.select_related("section__programme").filter(user=user).first()
+        return [grid_for_section(term=term, section=student.section)] if student else []
+    if user.role == Role.TEACHER:
+        teacher = TeacherProfile.objects.select_related("user").filter(user=user).first()
+        return [grid_for_teacher(term=term, teacher=teacher)] if teacher else []
+    if user.role == Role.GUARDIAN:
+        links = GuardianLink.objects.filter(guardian__user=user).select_related(
+            "student__user", "student__section__programme"
+        )
+        grids = []
+        for link in links:
+            grid = grid_for_section(term=term, section=link.student.section)
+            grid.title = f"{link.student.user.full_name} · {link.student.section}"
+            grids.append(grid)
+        return grids
+    return []
+
+
+def today_and_next(*, grid: Grid, now: datetime.datetime) -> dict:
+    """Today's lessons and the next one from `now` (local time), looking ahead a week."""
+    slot_by_id = {s["id"]: s for s in grid.slots}
+    today = sorted(
+        (e for e in grid.entries if e["day"] == now.weekday()), key=lambda e: slot_by_id[e["slot_id"]]["starts_at"]
+    )
+    upcoming = None
+    clock = now.strftime("%H:%M")
+    for offset in range(0, 8):
+        day = (now.weekday() + offset) % 7
+        candidates = sorted(
+            (e for e in grid.entries if e["day"] == day), key=lambda e: slot_by_id[e["slot_id"]]["starts_at"]
+        )
+        if offset == 0:
+            candidates = [e for e in candidates if slot_by_id[e["slot_id"]]["starts_at"] > clock]
+        if candidates:
+            entry = candidates[0]
+            upcoming = {
+                **entry,
+                "when": "Today" if offset == 0 else ("Tomorrow" if offset == 1 else Weekday(day).label),
+                "starts_at": slot_by_id[entry["slot_id"]]["starts_at"],
+            }
+            break
+    for entry in today:
+        entry["starts_at"] = slot_by_id[entry["slot_id"]]["starts_at"]
+        entry["ends_at"] = slot_by_id[entry["slot_id"]]["ends_at"]
+    return {"today": today, "next": upcoming}
+
+
+def dashboard_schedule(*, user) -> dict | None:
+    """Today's lessons and the next one for a student's or teacher's dashboard; None before a term exists."""
+    from django.utils import timezone
+
+    term = Term.objects.filter(institute_id=user.institute_id, is_current=True).first()
+    if term is None:
+        return None
+    grids = my_grids(user=user, term=term)
+    if not grids:
+        return None
+    return {"term": term, **today_and_next(grid=grids[0], now=timezone.localtime())}

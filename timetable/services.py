@@ -1,0 +1,308 @@
+"""Writes to timetables: every change checked against all rules, backed by the database's own constraints."""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from accounts.codes import keyed_hash, new_token
+from accounts.models import TeacherProfile
+from audit.services import audit_record
+from enrollment.models import ClassSection, Subject, Term
+from timetable import cache as tt_cache
+from timetable.conflicts import Lesson, TermIndex
+from timetable.models import CalendarFeed, Room, TimeSlot, TimetableEntry, Weekday
+from utils.csvfiles import Report, read_rows, refuse_if_rejected
+
+
+def _invalidate_on_commit(term_id: int, entries) -> None:
+    sections = [e.section_id for e in entries]
+    teachers = [e.teacher_id for e in entries]
+    rooms = [e.room_id for e in entries]
+    transaction.on_commit(
+        lambda: tt_cache.invalidate_entries(term_id=term_id, sections=sections, teachers=teachers, rooms=rooms)
+    )
+
+
+def _same_institute(institute, *objs) -> None:
+    if any(obj.institute_id != institute.pk for obj in objs):
+        raise ValidationError("Everything in a lesson must belong to your institute.")
+
+
+def entry_save(
+    *,
+    term: Term,
+    section: ClassSection,
+    subject: Subject,
+    teacher: TeacherProfile,
+    room: Room,
+    day: int,
+    slot: TimeSlot,
+    actor,
+    entry: TimetableEntry | None = None,
+) -> TimetableEntry:
+    """Create a lesson, or change / move an existing one. Refusals name the clash."""
+    _same_institute(term.institute, section, subject, teacher, room, slot)
+    lesson = Lesson(section=section, subject=subject, teacher=teacher, room=room, day=int(day), slot=slot)
+    with transaction.atomic():
+        before = None
+        if entry is not None:
+            entry = TimetableEntry.objects.select_for_update().get(pk=entry.pk, active=True)
+            before = TimetableEntry(section_id=entry.section_id, teacher_id=entry.teacher_id, room_id=entry.room_id)
+        problems = TermIndex(term=term, lesson=lesson, exclude_pk=entry.pk if entry else None).problems(lesson)
+        if problems:
+            raise ValidationError(problems)
+        entry = entry or TimetableEntry(institute=term.institute, term=term)
+        entry.section, entry.subject, entry.teacher, entry.room, entry.day, entry.slot = (
+            section,
+            subject,
+            teacher,
+            room,
+            int(day),
+            slot,
+        )
+        try:
+            with transaction.atomic():
+                entry.save()
+        except IntegrityError:
+            # Another admin saved a clashing lesson between our check and our write: the unique
+            # constraints refused it. Name what is there now.
+            problems = TermIndex(term=term, lesson=lesson, exclude_pk=entry.pk).problems(lesson)
+            raise ValidationError(problems or ["Someone else just booked this slot. Reload and try again."]) from None
+        audit_record(
+            institute=term.institute,
+            actor=actor,
+            action="timetable.entry_saved",
+            obj=entry,
+            summary=f"{section} {subject.code} with {teacher.user.full_name} in {room.name}, "
+            f"{Weekday(int(day)).label} {slot.starts_at:%H:%M}",
+        )
+        _invalidate_on_commit(term.pk, [entry] + ([before] if before else []))
+    return entry
+
+
+@transaction.atomic
+def entry_delete(*, entry: TimetableEntry, actor) -> None:
+    entry = (
+        TimetableEntry.objects.select_for_update()
+        .select_related("term", "subject", "section__programme")
+        .get(pk=entry.pk)
+    )
+    summary = f"Removed {entry.section} {entry.subject.code}, {entry.get_day_display()} {entry.slot}"
+    entry.delete()
+    audit_record(
+        institute=entry.term.institute, actor=actor, action="timetable.entry_deleted", obj=None, summary=summary
+    )
+    _invalidate_on_commit(entry.term_id, [entry])
+
+
+@transaction.atomic
+def week_clear(*, term: Term, section: ClassSection, actor) -> int:
+    entries = list(TimetableEntry.objects.active().filter(term=term, section=section))
+    TimetableEntry.objects.filter(pk__in=[e.pk for e in entries]).delete()
+    audit_record(
+        institute=term.institute,
+        actor=actor,
+        action="timetable.week_cleared",
+        obj=section,
+        summary=f"Cleared the week of {section} in {term} ({len(entries)} lessons)",
+    )
+    _invalidate_on_commit(term.pk, entries)
+    return len(entries)
+
+
+@transaction.atomic
+def week_copy(*, section: ClassSection, source: Term, target: Term, actor) -> int:
+    """Copy a section's week into another term: all lessons or none, with every clash listed."""
+    if source.pk == target.pk:
+        raise ValidationError("Choose a different term to copy into.")
+    _same_institute(section.institute, source, target)
+    lessons = list(TimetableEntry.objects.active().filter(term=source, section=section).with_names())
+    if not lessons:
+        raise ValidationError(f"{section} has no lessons in {source} to copy.")
+    index = TermIndex(term=target)
+    problems, new = [], []
+    for old in lessons:
+        lesson = Lesson(
+            section=section, subject=old.subject, teacher=old.teacher, room=old.room, day=old.day, slot=old.slot
+        )
+        found = index.problems(lesson)
+        if found:
+            problems += [f"{old.get_day_display()} {old.slot.starts_at:%H:%M} {old.subject.code}: {p}" for p in found]
+            continue
+        index.book(lesson)
+        new.append(
+            TimetableEntry(
+                institute=section.institute,
+                term=target,
+                section=section,
+                subject=old.subject,
+                teacher=old.teacher,
+                room=old.room,
+                day=old.day,
+                slot=old.slot,
+            )
+        )
+    if problems:
+        raise ValidationError(problems)
+    try:
+        with transaction.atomic():
+            TimetableEntry.objects.bulk_create(new)
+    except IntegrityError:
+        raise ValidationError(["The target term changed while copying. Try again."]) from None
+    audit_record(
+        institute=section.institute,
+        actor=actor,
+        action="timetable.week_copied",
+        obj=section,
+        summary=f"Copied {len(new)} lessons of {section} from {source} to {target}",
+    )
+    _invalidate_on_commit(target.pk, new)
+    return len(new)
+
+
+# ---------------------------------------------------------------- CSV import
+
+CSV_COLUMNS = ["section", "subject", "teacher", "room", "day", "slot"]
+CSV_HELP = (
+    "Columns: section (e.g. CS 2-A), subject (code), teacher (employee id), room (name), "
+    "day (Monday…Sunday or 0–6), slot (start time HH:MM or slot order)."
+)
+
+
+def _lookup_tables(term: Term) -> dict:
+    institute_id = term.institute_id
+    sections = {
+        str(s).upper().replace(" ", ""): s
+        for s in ClassSection.objects.filter(institute_id=institute_id).select_related("programme")
+    }
+    return {
+        "section": sections,
+        "subject": {s.code.upper(): s for s in Subject.objects.filter(institute_id=institute_id)},
+        "teacher": {
+            t.employee_id.upper(): t
+            for t in TeacherProfile.objects.filter(institute_id=institute_id).select_related("user")
+        },
+        "room": {r.name.upper(): r for r in Room.objects.filter(institute_id=institute_id)},
+        "slots": list(TimeSlot.objects.filter(institute_id=institute_id)),
+    }
+
+
+def _parse_day(value: str) -> int | None:
+    value = value.strip().lower()
+    if value.isdigit() and 0 <= int(value) <= 6:
+        return int(value)
+    for day in Weekday:
+        if day.label.lower().startswith(value[:3]) and len(value) >= 3:
+            return day.value
+    return None
+
+
+def _parse_slot(value: str, slots: list[TimeSlot]) -> TimeSlot | None:
+    value = value.strip()
+    for slot in slots:
+        if (
+            value == slot.starts_at.strftime("%H:%M")
+            or value == slot.starts_at.strftime("%-H:%M")
+            or (value.isdigit() and int(value) == slot.order)
+        ):
+            return slot
+    return None
+
+
+def entries_import_csv(*, term: Term, content: str, actor, apply: bool) -> Report:
+    """Check every row (against the term and the rows above it); write them only when `apply` and all pass."""
+    rows = read_rows(content, CSV_COLUMNS, help_text=CSV_HELP)
+    tables = _lookup_tables(term)
+    index = TermIndex(term=term)
+    for row in rows:
+        values = row.values
+        section = tables["section"].get(values["section"].upper().replace(" ", ""))
+        subject = tables["subject"].get(values["subject"].upper())
+        teacher = tables["teacher"].get(values["teacher"].upper())
+        room = tables["room"].get(values["room"].upper())
+        day = _parse_day(values["day"])
+        slot = _parse_slot(values["slot"], tables["slots"])
+        for name, found in (
+            ("section", section),
+            ("subject", subject),
+            ("teacher", teacher),
+            ("room", room),
+            ("day", day),
+            ("slot", slot),
+        ):
+            if found is None:
+                row.errors.append(f"Unknown {name} '{values[name]}'.")
+        if not row.errors:
+            row.result = Lesson(section=section, subject=subject, teacher=teacher, room=room, day=day, slot=slot)
+            row.errors = index.problems(row.result)
+            if not row.errors:
+                index.book(row.result)
+    report = Report(rows=rows)
+    if apply:
+        refuse_if_rejected(report)
+        new = [
+            TimetableEntry(
+                institute=term.institute,
+                term=term,
+                section=r.result.section,
+                subject=r.result.subject,
+                teacher=r.result.teacher,
+                room=r.result.room,
+                day=r.result.day,
+                slot=r.result.slot,
+            )
+            for r in rows
+        ]
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    TimetableEntry.objects.bulk_create(new)
+            except IntegrityError:
+                raise ValidationError("The timetable changed while importing. Check the file again.") from None
+            audit_record(
+                institute=term.institute,
+                actor=actor,
+                action="timetable.imported",
+                obj=None,
+                summary=f"Imported {len(new)} lessons into {term} from CSV",
+            )
+            _invalidate_on_commit(term.pk, new)
+        report.applied = True
+    return report
+
+
+# ---------------------------------------------------------------- calendar feeds
+
+
+@transaction.atomic
+def calendar_feed_reset(*, user) -> str:
+    """Make a new secret feed URL token (the old one stops working) and return it: it is shown once."""
+    token = new_token()
+    CalendarFeed.objects.update_or_create(
+        user=user,
+        defaults={
+            "institute": user.institute,
+            "token_hash": keyed_hash(token, context="calendar-feed"),
+            "last_used_at": None,
+        },
+    )
+    audit_record(
+        institute=user.institute,
+        actor=user,
+        action="calendar_feed.reset",
+        obj=user,
+        summary=f"{user.full_name} made a new calendar feed link",
+    )
+    return token
+
+
+@transaction.atomic
+def calendar_feed_revoke(*, user) -> None:
+    deleted, _n = CalendarFeed.objects.filter(user=user).delete()
+    if deleted:
+        audit_record(
+            institute=user.institute,
+            actor=user,
+            action="calendar_feed.revoked",
+            obj=user,
+            summary=f"{user.full_name} switched off their calendar feed",
+        )

@@ -1,0 +1,49 @@
+"""Reading uploaded CSV files the same way everywhere: exact header, UTF-8, bounded size, line numbers."""
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+
+MAX_ROWS = 5000
+
+
+@dataclass
+class Row:
+    line: int
+    values: dict
+    errors: list[str] = field(default_factory=list)
+    result: object = None
+
+
+@dataclass
+class Report:
+    rows: list[Row]
+    applied: bool = False
+
+    @property
+    def rejected(self) -> list[Row]:
+        return [r for r in self.rows if r.errors]
+
+
+def read_rows(content: str, columns: list[str], *, help_text: str = "") -> list[Row]:
+    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
+    header = [c.strip().lower() for c in (reader.fieldnames or [])]
+    if header != columns:
+        raise ValidationError(f"The first line must name the columns {', '.join(columns)}. {help_text}".strip())
+    rows = []
+    for line, raw in enumerate(reader, start=2):
+        rows.append(Row(line=line, values={k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}))
+        if len(rows) > MAX_ROWS:
+            raise ValidationError(f"A file can hold at most {MAX_ROWS:,} rows; split it.")
+    if not rows:
+        raise ValidationError("The file has no rows under its header.")
+    return rows
+
+
+def refuse_if_rejected(report: Report) -> None:
+    if report.rejected:
+        raise ValidationError(
+            f"{len(report.rejected)} rows are refused; fix them and check again. Nothing was imported."
+        )
