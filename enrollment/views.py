@@ -20,7 +20,8 @@ def index(request):
 
 def _m2m(form) -> dict:
     """Many-to-many values of a model form, saved by the service after the row itself."""
-    return {f.name: form.cleaned_data[f.name] for f in form._meta.model._meta.many_to_many if f.name in form.cleaned_data}
+    names = [f.name for f in form._meta.model._meta.many_to_many]
+    return {name: form.cleaned_data[name] for name in names if name in form.cleaned_data}
 
 
 def _rows(kind, objects):

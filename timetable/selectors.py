@@ -201,7 +201,7 @@ def section_subjects(*, term: Term, section: ClassSection) -> list[dict]:
 
 
 def cell_choices(*, term: Term, section: ClassSection, day: int, slot: TimeSlot, exclude_pk=None) -> dict:
-    """Only valid choices for a cell: the section's subjects, qualified teachers free then, rooms free and big enough."""
+    """Only valid choices for a cell: the section's subjects, qualified teachers free then, big enough free rooms."""
     busy = TimetableEntry.objects.active().filter(term=term, day=day, slot=slot)
     if exclude_pk:
         busy = busy.exclude(pk=exclude_pk)
