@@ -8,11 +8,20 @@ from accounts import selectors as account_selectors
 from accounts.demo import seed_demo
 from accounts.models import Role, User
 from accounts.services import invitation_create
-from accounts.tests.factories import AdminFactory, GuardianLinkFactory, InstituteFactory, StudentFactory
+from accounts.tests.factories import (
+    AdminFactory,
+    GuardianLinkFactory,
+    InstituteFactory,
+    StudentFactory,
+    TeacherFactory,
+)
 from audit.selectors import audit_list
 from enrollment import selectors as catalogue_selectors
 from enrollment.catalogue import KINDS
 from enrollment.tests.factories import PrerequisiteFactory, TermFactory, TopicFactory
+from timetable import selectors as timetable_selectors
+from timetable.models import LessonRequirement, TimetableConfiguration, TimetableEntry, Unavailability
+from timetable.tests.factories import RoomFactory, TimeSlotFactory, TimetableEntryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,10 +29,22 @@ pytestmark = pytest.mark.django_db
 def _populate(slug: str):
     institute = InstituteFactory(name=slug.title(), slug=slug)
     admin = AdminFactory(institute=institute, user__username=f"{slug}-admin").user
-    TermFactory(institute=institute)
+    term = TermFactory(institute=institute)
     prereq = PrerequisiteFactory(subject__programme__institute=institute)
     TopicFactory(subject=prereq.subject)
     link = GuardianLinkFactory(student=StudentFactory(section__programme=prereq.subject.programme))
+    slot = TimeSlotFactory(institute=institute)
+    room = RoomFactory(institute=institute)
+    teacher = TeacherFactory(institute=institute)
+    config = TimetableConfiguration.objects.create(institute=institute, term=term)
+    config.slots.add(slot)
+    Unavailability.objects.create(institute=institute, room=room, day=0, slot=slot)
+    LessonRequirement.objects.create(
+        institute=institute, term=term, section=link.student.section, subject=prereq.subject, lessons_per_week=2
+    )
+    TimetableEntryFactory(
+        term=term, section=link.student.section, subject=prereq.subject, teacher=teacher, room=room, slot=slot
+    )
     invitation_create(
         institute=institute, actor=admin, email=f"t@{slug}.test", role=Role.COUNSELOR, full_name=f"{slug} counselor"
     )
@@ -45,7 +66,18 @@ def test_every_selector_stays_inside_its_institute():
         events = audit_list(institute=institute)
         assert events.exists() and not events.exclude(institute=institute).exists()
         assert account_selectors.role_counts(institute=institute)[Role.STUDENT] == 1
+        overview = timetable_selectors.term_overview(
+            term=timetable_selectors.current_term_for(institute_id=institute.pk)
+        )
+        assert overview["count"] == 1 and all(
+            row["section"].institute_id == institute.pk for table in overview["tables"] for row in table["rows"]
+        )
     # Objects of the other institute cannot be fetched even by their id.
+    foreign_entry = TimetableEntry.objects.get(institute=b)
+    with pytest.raises(Http404):
+        timetable_selectors.entry_get_for_admin(institute=a, entry_id=foreign_entry.pk)
+    with pytest.raises(Http404):
+        timetable_selectors.section_get(institute=a, section_id=foreign_entry.section_id)
     with pytest.raises(Http404):
         account_selectors.student_get_for_viewer(viewer=admin_a, student_id=link_b.student.pk)
     with pytest.raises(Http404):
