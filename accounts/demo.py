@@ -95,6 +95,11 @@ LAST_NAMES = [
 ]
 
 
+def _section_name(i: int) -> str:
+    letters = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+    return letters[i % len(letters)] + (str(i // len(letters)) if i >= len(letters) else "")
+
+
 def _name(n: int) -> str:
     return f"{FIRST_NAMES[n % len(FIRST_NAMES)]} {LAST_NAMES[(n // len(FIRST_NAMES)) % len(LAST_NAMES)]}"
 
@@ -102,7 +107,7 @@ def _name(n: int) -> str:
 @transaction.atomic
 def seed_demo(*, students: int = 60, teachers: int | None = None) -> dict:
     institute = InstituteFactory(name="Riverside College", slug=DEMO_SLUG)
-    TermFactory(
+    previous = TermFactory(
         institute=institute,
         academic_year="2025-26",
         semester=2,
@@ -150,7 +155,9 @@ def seed_demo(*, students: int = 60, teachers: int | None = None) -> dict:
     for n in range(sections_needed):
         programme, year = slots[n % len(slots)]
         sections.append(
-            ClassSectionFactory(institute=institute, programme=programme, year=year, name="ABCDEFGHJK"[n // len(slots)])
+            ClassSectionFactory(
+                institute=institute, programme=programme, year=year, name=_section_name(n // len(slots))
+            )
         )
 
     AdminFactory(
@@ -170,26 +177,43 @@ def seed_demo(*, students: int = 60, teachers: int | None = None) -> dict:
             )
 
     all_subjects = [s for group in subjects_by_year.values() for s in group]
-    teacher_count = teachers or max(8, students // 20)
+    teacher_count = teachers or max(12, students // 20)
     existing_teachers = set(
         User.objects.filter(institute=institute, role=Role.TEACHER).values_list("username", flat=True)
     )
     for n in range(1, teacher_count + 1):
         if f"teacher{n}" in existing_teachers:
             continue
-        picked = [all_subjects[(n * 3 + k) % len(all_subjects)] for k in range(3)]
+        # Every subject gets several qualified teachers, so every class can be timetabled.
+        size = len(all_subjects)
+        picked = {s for i, s in enumerate(all_subjects) if i % teacher_count == n - 1}
+        picked |= {all_subjects[(n - 1) % size], all_subjects[n % size]}
         TeacherFactory(
             institute=institute,
             user__username=f"teacher{n}",
             user__email=f"teacher{n}@riverside.test",
             user__full_name=_name(300 + n),
             employee_id=f"EMP{n:04d}",
-            subjects=picked,
+            subjects=sorted(picked, key=lambda s: s.code),
         )
 
     created_students = _bulk_students(institute=institute, term=term, sections=sections, count=students)
     created_guardians = _bulk_guardians(institute=institute)
-    return {"institute": institute.name, "students": created_students, "guardians": created_guardians}
+
+    from enrollment.services import section_enrol
+    from timetable.demo import demo_week
+
+    admin = User.objects.get(username="admin")
+    _past_results(institute=institute, term=previous, sections=sections)
+    lessons = demo_week(institute=institute, term=term, sections=sections, actor=admin)
+    enrolled = sum(section_enrol(section=s, term=term, actor=admin)["created"] for s in sections)
+    return {
+        "institute": institute.name,
+        "students": created_students,
+        "guardians": created_guardians,
+        "lessons": lessons,
+        "enrolments": enrolled,
+    }
 
 
 def _bulk_students(*, institute, term, sections, count: int) -> int:
@@ -209,8 +233,8 @@ def _bulk_students(*, institute, term, sections, count: int) -> int:
         UserFactory.build(
             institute=institute,
             role=Role.STUDENT,
-            username=f"student{n + 1}",
-            email=f"student{n + 1}@riverside.test",
+            username=roll.lower(),
+            email=f"{roll.lower()}@riverside.test",
             full_name=_name(n),
             phone=f"+44 7700 9{n:05d}",
         )
@@ -220,9 +244,7 @@ def _bulk_students(*, institute, term, sections, count: int) -> int:
     users = {u.username: u for u in User.objects.filter(username__in=[u.username for u in users])}
     StudentProfile.objects.bulk_create(
         [
-            StudentProfile(
-                institute=institute, user=users[f"student{n + 1}"], roll_number=roll, section=section, term=term
-            )
+            StudentProfile(institute=institute, user=users[roll.lower()], roll_number=roll, section=section, term=term)
             for roll, n, section in missing
         ]
     )
@@ -281,10 +303,12 @@ def demo_logins() -> list[tuple[str, str, str]]:
         ("admin", "admin"),
         ("teacher", "teacher1"),
         ("counselor", "counselor1"),
-        ("student", "student1"),
     ]:
         if User.objects.filter(username=username).exists():
             rows.append((role, username, DEFAULT_PASSWORD))
+    student = StudentProfile.objects.filter(institute__slug=DEMO_SLUG).select_related("user").order_by("pk").first()
+    if student:
+        rows.append(("student", student.user.username, DEFAULT_PASSWORD))
     guardian = (
         GuardianProfile.objects.filter(institute__slug=DEMO_SLUG, user__username__startswith="guardian")
         .select_related("user")
@@ -294,3 +318,25 @@ def demo_logins() -> list[tuple[str, str, str]]:
     if guardian:
         rows.append(("guardian", guardian.user.username, DEFAULT_PASSWORD))
     return rows
+
+
+def _past_results(*, institute, term, sections) -> None:
+    """Students beyond year 1 passed their earlier years' subjects (so prerequisites are met), set-based."""
+    from enrollment.models import Enrollment, EnrollmentStatus
+
+    earlier = {}
+    for subject in Subject.objects.filter(institute=institute):
+        earlier.setdefault(subject.programme_id, []).append(subject)
+    have = set(Enrollment.objects.filter(term=term).values_list("student_id", "subject_id"))
+    rows = []
+    for student in StudentProfile.objects.filter(section__in=[s for s in sections if s.year > 1]).select_related(
+        "section"
+    ):
+        for subject in earlier.get(student.section.programme_id, []):
+            if subject.year < student.section.year and (student.pk, subject.pk) not in have:
+                rows.append(
+                    Enrollment(
+                        institute=institute, student=student, subject=subject, term=term, status=EnrollmentStatus.PASSED
+                    )
+                )
+    Enrollment.objects.bulk_create(rows)

@@ -1,3 +1,5 @@
+from functools import cached_property
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -97,6 +99,11 @@ class EntryForm(forms.Form):
         """The value to pre-select: what was posted, else the initial value."""
         value = self.data.get(name) if self.is_bound else self.initial.get(name)
         return str(value) if value is not None else ""
+
+    @cached_property
+    def picked(self) -> dict[str, str]:
+        """`selected` for every field, for the template (which cannot pass `name` to a method)."""
+        return {name: self.selected(name) for name in self.fields}
 
     def offered(self) -> dict:
         """Valid choices, plus the lesson's own teacher and room when editing (they are free for it)."""

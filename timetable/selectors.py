@@ -27,6 +27,7 @@ class Grid:
     days: list[dict]
     slots: list[dict]
     entries: list[dict]
+    kind: str = "section"
     rows: list[dict] = field(default_factory=list)
 
     def __post_init__(self):
@@ -36,9 +37,28 @@ class Grid:
         self.rows = [
             {
                 "slot": slot,
-                "cells": [{"day": d["day"], "entries": cells.get((d["day"], slot["id"]), [])} for d in self.days],
+                "cells": [
+                    {"day": d["day"], "name": d["name"], "entries": cells.get((d["day"], slot["id"]), [])}
+                    for d in self.days
+                ],
             }
             for slot in self.slots
+        ]
+
+    @property
+    def by_day(self) -> list[dict]:
+        """The same week as one list of lessons per day (the phone layout), breaks left out."""
+        return [
+            {
+                "name": day["name"],
+                "lessons": [
+                    {"slot": row["slot"], **entry}
+                    for row in self.rows
+                    if not row["slot"]["is_break"]
+                    for entry in row["cells"][i]["entries"]
+                ],
+            }
+            for i, day in enumerate(self.days)
         ]
 
 
@@ -89,7 +109,7 @@ def _grid(*, term: Term, kind: str, obj, title: str) -> Grid:
         entries = TimetableEntry.objects.active().filter(term=term, **{kind: obj}).with_names()
         data = {"days": days, "slots": slots, "entries": [_entry_dict(e) for e in entries]}
         cache.set(key, data, tt_cache.TTL)
-    return Grid(title=title, **data)
+    return Grid(title=title, kind=kind, **data)
 
 
 def grid_for_section(*, term: Term, section: ClassSection) -> Grid:

@@ -1,0 +1,218 @@
+"""The builder over htmx, the week views with their query budgets and cache, and calendar export."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from icalendar import Calendar
+
+from accounts.tests.factories import GuardianLinkFactory, StudentFactory
+from timetable import selectors, services
+from timetable.models import CalendarFeed
+from timetable.tests.factories import RoomFactory, TimeSlotFactory
+
+pytestmark = pytest.mark.django_db
+
+HX = {"HX-Request": "true"}
+
+
+def lesson(week, actor, **overrides):
+    args = {
+        "term": week["term"],
+        "section": week["section"],
+        "subject": week["subject"],
+        "teacher": week["ravi"],
+        "room": week["big_room"],
+        "day": 1,
+        "slot": week["slots"][1],
+        "actor": actor,
+    }
+    args.update(overrides)
+    return services.entry_save(**args)
+
+
+def cell_url(week, day, slot):
+    return reverse("timetable:cell", args=[week["term"].pk, week["section"].pk, day, slot.pk])
+
+
+def test_cell_form_offers_only_valid_choices(client, week, admin_user):
+    lesson(week, admin_user, section=week["other_section"])  # Ravi and B-204 busy on Tuesday 10:00
+    client.force_login(admin_user)
+    body = client.get(cell_url(week, 1, week["slots"][1]), headers=HX).content.decode()
+    assert "<html" not in body
+    assert "Nina Das" in body and "Ravi Iyer" not in body
+    assert "Lab-1" in body and "B-204" not in body and "Closet" not in body  # taken / too small
+    assert "Data Structures" in body and "Algebra" not in body
+
+
+def test_placing_a_lesson_redraws_the_builder(client, week, admin_user):
+    client.force_login(admin_user)
+    data = {
+        "subject": week["subject"].pk,
+        "teacher": week["ravi"].pk,
+        "room": week["big_room"].pk,
+        "day": 1,
+        "slot": week["slots"][1].pk,
+    }
+    response = client.post(cell_url(week, 1, week["slots"][1]), data, headers=HX)
+    assert response.status_code == 200
+    assert response["HX-Retarget"] == "#builder" and response["HX-Reswap"] == "outerHTML"
+    body = response.content.decode()
+    assert 'id="builder"' in body and "Ravi Iyer · B-204" in body and "Placed Data Structures" in body
+
+
+def test_a_refused_lesson_shows_the_clash_in_the_form(client, week, admin_user):
+    lesson(week, admin_user, section=week["other_section"])
+    client.force_login(admin_user)
+    data = {
+        "subject": week["subject"].pk,
+        "teacher": week["ravi"].pk,
+        "room": week["lab"].pk,
+        "day": 1,
+        "slot": week["slots"][1].pk,
+    }
+    response = client.post(cell_url(week, 1, week["slots"][1]), data, headers=HX)
+    assert response.status_code == 200 and "HX-Retarget" not in response
+    assert "Ravi Iyer already teaches CS 2-B Data Structures on Tuesday 10:00." in response.content.decode()
+
+
+def test_move_and_delete_through_the_builder(client, week, admin_user):
+    entry = lesson(week, admin_user)
+    client.force_login(admin_user)
+    data = {
+        "subject": week["subject"].pk,
+        "teacher": week["ravi"].pk,
+        "room": week["big_room"].pk,
+        "day": 4,
+        "slot": week["slots"][0].pk,
+    }
+    client.post(reverse("timetable:entry_edit", args=[entry.pk]), data, headers=HX)
+    entry.refresh_from_db()
+    assert (entry.day, entry.slot) == (4, week["slots"][0])
+    response = client.post(reverse("timetable:entry_delete", args=[entry.pk]), headers=HX)
+    assert response["HX-Retarget"] == "#builder"
+    assert not type(entry).objects.filter(pk=entry.pk).exists()
+
+
+def test_builder_shows_what_is_left_to_place(client, week, admin_user):
+    lesson(week, admin_user)
+    client.force_login(admin_user)
+    body = client.get(reverse("timetable:builder", args=[week["term"].pk, week["section"].pk])).content.decode()
+    assert "Still to place" in body
+    subjects = selectors.section_subjects(term=week["term"], section=week["section"])
+    assert [(r["subject"].code, r["placed"], r["left"]) for r in subjects] == [("CS201", 1, 2), ("CS202", 0, 3)]
+
+
+def _grow(week, admin_user, n):
+    """n more lessons for the section (its week) and the teacher."""
+    slots = [
+        TimeSlotFactory(
+            institute=week["term"].institute,
+            order=10 + k,
+            starts_at=datetime.time(13 + k // 2, 30 * (k % 2)),
+            ends_at=datetime.time(13 + k // 2, 30 * (k % 2) + 25),
+        )
+        for k in range(n)
+    ]
+    for k, slot in enumerate(slots):
+        lesson(week, admin_user, day=k % 5, slot=slot, room=RoomFactory(institute=week["term"].institute))
+
+
+@pytest.mark.parametrize("n", [1, 8])
+def test_week_views_have_a_fixed_query_budget_and_are_cached(client, week, admin_user, django_assert_num_queries, n):
+    _grow(week, admin_user, n)
+    student = week["student"].user
+    client.force_login(student)
+    with django_assert_num_queries(9):  # session, user, term, profile, config, slots, entries, institute, terms
+        first = client.get(reverse("timetable:mine"))
+    with django_assert_num_queries(6):  # the grid itself comes from the cache
+        second = client.get(reverse("timetable:mine"))
+    assert first.content.count(b'class="lesson"') == second.content.count(b'class="lesson"')
+    assert first.content.decode().count('class="lesson"') == n
+
+
+def test_a_change_invalidates_the_cached_grid(client, week, admin_user, django_capture_on_commit_callbacks):
+    client.force_login(week["student"].user)
+    assert 'class="lesson"' not in client.get(reverse("timetable:mine")).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        entry = lesson(week, admin_user)
+    assert "Data Structures" in client.get(reverse("timetable:mine")).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.entry_delete(entry=entry, actor=admin_user)
+    assert 'class="lesson"' not in client.get(reverse("timetable:mine")).content.decode()
+
+
+def test_guardian_sees_each_childs_week(client, week, admin_user, guardian_link):
+    lesson(week, admin_user)
+    second = StudentFactory(section=week["other_section"], term=week["term"], user__full_name="Kiran Rao")
+    GuardianLinkFactory(guardian=guardian_link.guardian, student=second)
+    lesson(
+        week, admin_user, section=week["other_section"], teacher=week["nina"], room=week["lab"], subject=week["physics"]
+    )
+    client.force_login(guardian_link.guardian.user)
+    body = client.get(reverse("timetable:mine")).content.decode()
+    assert "Asha Rao · CS 2-A" in body and "Kiran Rao · CS 2-B" in body and "Physics" in body
+
+
+def test_teacher_sees_own_lessons_and_the_printable_layout(client, week, admin_user):
+    lesson(week, admin_user)
+    client.force_login(week["ravi"].user)
+    body = client.get(reverse("timetable:mine") + "?print=1").content.decode()
+    assert "CS 2-A" in body and 'class="printable"' in body and "<nav" not in body
+
+
+def test_dashboard_shows_today_and_next(client, week, admin_user, monkeypatch):
+    lesson(week, admin_user, day=1, slot=week["slots"][1])  # Tuesday 10:00
+    monday_evening = datetime.datetime(2026, 11, 23, 18, 0, tzinfo=datetime.UTC)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: monday_evening)
+    client.force_login(week["student"].user)
+    body = client.get(reverse("accounts:dashboard_student")).content.decode()
+    assert "Next:</strong> Tomorrow 10:00 · Data Structures in B-204" in body
+    assert "No lessons today." in body
+
+
+def test_ics_download_parses_back(client, week, admin_user):
+    lesson(week, admin_user)
+    client.force_login(week["student"].user)
+    response = client.get(reverse("timetable:ics"))
+    assert response["Content-Type"].startswith("text/calendar")
+    cal = Calendar.from_ical(response.content)
+    [event] = [c for c in cal.walk("VEVENT")]
+    start = event.decoded("dtstart")
+    assert start.weekday() == 1 and start.hour == 10 and start.date() >= week["term"].starts_on
+    assert str(event["location"]) == "B-204" and "Data Structures" in str(event["summary"])
+    assert event["rrule"]["FREQ"] == ["WEEKLY"]
+    assert event["rrule"]["UNTIL"][0].date() == week["term"].ends_on
+
+
+def test_calendar_feed_works_only_with_its_token_and_can_be_revoked(client, week, admin_user):
+    lesson(week, admin_user)
+    user = week["student"].user
+    client.force_login(user)
+    page = client.post(reverse("timetable:calendar"), {"action": "reset"}).content.decode()
+    url = page.split('id="feed-url" type="text" readonly value="')[1].split('"')[0]
+    path = url[url.index("/timetable/feed/") :]
+    client.logout()
+    assert b"BEGIN:VCALENDAR" in client.get(path).content
+    assert CalendarFeed.objects.get(user=user).last_used_at is not None
+    assert client.get("/timetable/feed/not-the-token.ics").status_code == 404
+    new_token = services.calendar_feed_reset(user=user)
+    assert client.get(path).status_code == 404  # the old link stopped working
+    assert client.get(f"/timetable/feed/{new_token}.ics").status_code == 200
+    services.calendar_feed_revoke(user=user)
+    assert client.get(f"/timetable/feed/{new_token}.ics").status_code == 404
+
+
+def test_csv_import_page_dry_run_then_import(client, week, admin_user):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    text = f"section,subject,teacher,room,day,slot\nCS 2-A,CS201,{week['ravi'].employee_id},B-204,Monday,09:00\n"
+    client.force_login(admin_user)
+    url = reverse("timetable:import", args=[week["term"].pk])
+    check = client.post(url, {"file": SimpleUploadedFile("t.csv", text.encode())})
+    assert check.status_code == 200 and "All 1 rows are fine" in check.content.decode()
+    assert not week["term"].timetable_entries.exists()
+    done = client.post(url, {"file": SimpleUploadedFile("t.csv", text.encode()), "confirm": "on"})
+    assert done.status_code == 302 and week["term"].timetable_entries.count() == 1
+    bad = client.post(url, {"file": SimpleUploadedFile("t.csv", b"\xff\xfe garbage")})
+    assert "Save the file as UTF-8 CSV" in bad.content.decode()
