@@ -24,7 +24,7 @@ from accounts.forms import (
     VerifyCodeForm,
 )
 from accounts.models import CodePurpose, Institute, Role
-from timetable.selectors import dashboard_schedule
+from timetable.selectors import dashboard_schedule, dashboard_schedules
 from utils.forms import attach_errors
 from utils.permissions import client_ip, role_required
 
@@ -262,7 +262,11 @@ def dashboard_guardian(request):
     return render(
         request,
         "accounts/dashboard_guardian.html",
-        {"me": request.user, "links": selectors.guardian_children(user=request.user)},
+        {
+            "me": request.user,
+            "links": selectors.guardian_children(user=request.user),
+            "schedules": dashboard_schedules(user=request.user),
+        },
     )
 
 
