@@ -216,3 +216,28 @@ def test_csv_import_page_dry_run_then_import(client, week, admin_user):
     assert done.status_code == 302 and week["term"].timetable_entries.count() == 1
     bad = client.post(url, {"file": SimpleUploadedFile("t.csv", b"\xff\xfe garbage")})
     assert "Save the file as UTF-8 CSV" in bad.content.decode()
+
+
+@pytest.mark.parametrize("n", [1, 8])
+def test_admin_week_views_and_overview_have_a_fixed_query_budget(
+    client, week, admin_user, django_assert_num_queries, n
+):
+    from enrollment.tests.factories import ClassSectionFactory
+
+    _grow(week, admin_user, n)
+    for k in range(n):
+        ClassSectionFactory(programme=week["section"].programme, year=3, name=f"Z{k}")
+    client.force_login(admin_user)
+    term = week["term"].pk
+    pages = {
+        # session, user, term, the section/room/teacher, config, slots, entries (a cache miss), institute, terms
+        reverse("timetable:section", args=[week["section"].pk]) + f"?term={term}": 9,
+        reverse("timetable:room", args=[week["big_room"].pk]) + f"?term={term}": 9,
+        reverse("timetable:teacher", args=[week["ravi"].pk]) + f"?term={term}": 9,
+        reverse("timetable:overview", args=[term]): 8,
+        # the grid is cached by now; subjects, requirements, placed counts and the copy form's terms
+        reverse("timetable:builder", args=[term, week["section"].pk]): 9,
+    }
+    for url, expected in pages.items():
+        with django_assert_num_queries(expected):
+            assert client.get(url).status_code == 200, url
