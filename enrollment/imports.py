@@ -3,6 +3,8 @@
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
 
 from accounts.models import Invitation, Role, StudentProfile, User
 from enrollment.models import ClassSection, Enrollment, Subject
@@ -24,10 +26,17 @@ def students_import_csv(*, institute, content: str, actor, apply: bool) -> Repor
     }
     emails = [r.values["email"].lower() for r in rows]
     rolls = [r.values["roll_number"].upper() for r in rows]
-    taken_emails = set(User.objects.filter(email__in=emails).values_list("email", flat=True))
+    # Addresses compare case-insensitively, as accounts do (user_email_unique_ci); expired invitations are not open.
+    taken_emails = set(
+        User.objects.annotate(email_ci=Lower("email")).filter(email_ci__in=emails).values_list("email_ci", flat=True)
+    )
     taken_emails |= set(
         Invitation.objects.filter(
-            institute=institute, email__in=emails, accepted_at__isnull=True, revoked_at__isnull=True
+            institute=institute,
+            email__in=emails,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
         ).values_list("email", flat=True)
     )
     taken_rolls = set(

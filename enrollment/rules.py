@@ -52,6 +52,12 @@ class EligibilityIndex:
         existing = self.existing.get((student.pk, subject.pk))
         if existing is not None and existing.status == EnrollmentStatus.ACTIVE:
             found.append(f"{student.user.full_name} is already enrolled in {subject.code} for {self.term}.")
+        elif existing is not None and existing.status != EnrollmentStatus.WITHDRAWN:
+            # Passed, completed or failed this term: enrolling again would overwrite the result.
+            found.append(
+                f"{student.user.full_name} has already {existing.get_status_display().lower()} "
+                f"{subject.code} in {self.term}."
+            )
         missing = [r for r in self.requires.get(subject.pk, []) if (student.pk, r.pk) not in self.passed]
         if missing:
             names = ", ".join(f"{r.code} {r.name}" for r in missing)

@@ -3,7 +3,16 @@ import datetime
 import factory
 from factory.django import DjangoModelFactory
 
-from enrollment.models import ClassSection, Prerequisite, Programme, Subject, Term, Topic
+from enrollment.models import (
+    ClassSection,
+    Enrollment,
+    EnrollmentStatus,
+    Prerequisite,
+    Programme,
+    Subject,
+    Term,
+    Topic,
+)
 
 
 class ProgrammeFactory(DjangoModelFactory[Programme]):
@@ -73,3 +82,20 @@ class PrerequisiteFactory(DjangoModelFactory[Prerequisite]):
     subject = factory.SubFactory(SubjectFactory)
     requires = factory.SubFactory(SubjectFactory, programme=factory.SelfAttribute("..subject.programme"))
     institute = factory.SelfAttribute("subject.institute")
+
+
+class EnrollmentFactory(DjangoModelFactory[Enrollment]):
+    """A row as it stands, e.g. a result from an earlier term; tests of enrolling itself use the services."""
+
+    class Meta:
+        model = Enrollment
+
+    student = factory.SubFactory("accounts.tests.factories.StudentFactory")
+    institute = factory.SelfAttribute("student.institute")
+    subject = factory.SubFactory(
+        SubjectFactory,
+        programme=factory.SelfAttribute("..student.section.programme"),
+        year=factory.SelfAttribute("..student.section.year"),
+    )
+    term = factory.SubFactory(TermFactory, institute=factory.SelfAttribute("..institute"))
+    status = EnrollmentStatus.ACTIVE
