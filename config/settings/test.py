@@ -15,3 +15,5 @@ CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=env("REDIS_URL", default="") or "memory://")
 CELERY_BEAT_SCHEDULER = "celery.beat:PersistentScheduler"
 AXES_FAILURE_LIMIT = 5
+# Sessions in the database on every backend, so pinned query counts are the same with or without Redis.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"

@@ -24,8 +24,8 @@ class TimeSlotFactory(DjangoModelFactory[TimeSlot]):
 
     institute = factory.SubFactory("accounts.tests.factories.InstituteFactory")
     order = factory.Sequence(lambda n: n + 1)
-    starts_at = factory.LazyAttribute(lambda o: datetime.time(7 + o.order, 0))
-    ends_at = factory.LazyAttribute(lambda o: datetime.time(7 + o.order, 50))
+    starts_at = factory.LazyAttribute(lambda o: datetime.time(7 + o.order % 12, 0))
+    ends_at = factory.LazyAttribute(lambda o: datetime.time(7 + o.order % 12, 50))
 
 
 class TimetableEntryFactory(DjangoModelFactory[TimetableEntry]):
