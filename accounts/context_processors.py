@@ -15,6 +15,7 @@ _NAV = {
     ],
     Role.TEACHER: [
         ("accounts:home", "Dashboard"),
+        ("announcements:manage", "Post"),
         ("timetable:mine", "Timetable"),
         ("accounts:people", "Students"),
         ("accounts:profile", "My profile"),
@@ -31,6 +32,7 @@ _NAV = {
         ("enrollment:manage", "Enrollment"),
         ("accounts:people", "People"),
         ("accounts:invitations", "Invitations"),
+        ("announcements:manage", "Announcements"),
         ("audit:log", "Audit log"),
     ],
 }

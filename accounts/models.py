@@ -48,6 +48,8 @@ class User(AbstractUser):
     phone = models.CharField(max_length=32, blank=True)
     address = models.TextField(blank=True)
     date_of_birth = models.DateField(null=True, blank=True)
+    sms_quiet_from = models.TimeField(null=True, blank=True, help_text=_("No SMS from this time…"))
+    sms_quiet_until = models.TimeField(null=True, blank=True, help_text=_("…until this time."))
 
     objects = CampusUserManager()
 

@@ -5,6 +5,8 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("enrollment.urls")),
     path("timetable/", include("timetable.urls")),
+    path("announcements/", include("announcements.urls")),
+    path("notifications/", include("utils.urls")),
     path("audit/", include("audit.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -23,7 +23,7 @@ DJANGO_APPS = [
     "django.contrib.humanize",
 ]
 THIRD_PARTY_APPS = ["django_htmx", "axes", "django_celery_beat"]
-LOCAL_APPS = ["accounts", "enrollment", "timetable", "audit", "utils"]
+LOCAL_APPS = ["accounts", "enrollment", "timetable", "announcements", "audit", "utils"]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
@@ -192,5 +192,21 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
+}
+
+# Notifications: SMS through the console unless a gateway is configured; how often to retry a send.
+SMS_BACKEND = env("SMS_BACKEND", default="utils.sms.console.ConsoleBackend")
+SMS_HTTP_URL = env("SMS_HTTP_URL", default="")
+SMS_HTTP_TOKEN = env("SMS_HTTP_TOKEN", default="")
+SMS_SENDER = env("SMS_SENDER", default="Campus")
+SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=10.0)
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
+CELERY_BEAT_SCHEDULE["purge-live-events"] = {"task": "utils.tasks.purge_live_events_task", "schedule": 300.0}
+CELERY_BEAT_SCHEDULE["publish-due-announcements"] = {
+    "task": "announcements.tasks.announcements_publish_due_task",
+    "schedule": 60.0,
 }
