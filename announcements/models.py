@@ -90,3 +90,6 @@ class AnnouncementRead(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["announcement", "user"], name="announcement_read_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read {self.announcement_id}"

@@ -61,6 +61,9 @@ class Notification(InstituteOwned):
         constraints = [models.UniqueConstraint(fields=["recipient", "dedupe_key"], name="notification_once_per_event")]
         indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.title} → {self.recipient_id}"
+
 
 class DeliveryStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
@@ -85,6 +88,9 @@ class Delivery(InstituteOwned):
         constraints = [models.UniqueConstraint(fields=["notification", "channel"], name="delivery_once_per_channel")]
         indexes = [models.Index(fields=["institute", "status", "-created_at"], name="delivery_log_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.address}: {self.status}"
+
 
 class NotificationPreference(InstituteOwned):
     """How a person wants one kind of notification; no row means the kind's defaults."""
@@ -98,6 +104,9 @@ class NotificationPreference(InstituteOwned):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "kind"], name="preference_once_per_kind")]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind}"
+
 
 class LiveEvent(models.Model):
     """The live-update transport when there is no Redis: the event endpoint polls this table."""
@@ -106,3 +115,6 @@ class LiveEvent(models.Model):
     event = models.CharField(max_length=40)
     data = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.user_id}"
