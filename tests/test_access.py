@@ -18,6 +18,7 @@ from audit.models import AuditEvent
 from enrollment.catalogue import KINDS
 from enrollment.models import Programme
 from enrollment.tests.factories import PrerequisiteFactory, SubjectFactory, TopicFactory
+from announcements.services import announcement_create
 from timetable.tests.factories import RoomFactory, TimeSlotFactory, TimetableEntryFactory
 
 PHONE = "+91 98450 12345"
@@ -70,8 +71,12 @@ def world(users_by_role, institute, programme, section, term, subject, student, 
         day=1,
         slot=slot,
     )
+    announcement = announcement_create(
+        author=users_by_role["admin"], title="Exam week", body="Be on time.", audience="all"
+    )
     return {
         **users_by_role,
+        "announcement": announcement,
         "slot": slot,
         "room": room,
         "entry": entry,
@@ -308,6 +313,51 @@ CASES = [
     *_catalogue_cases(),
     Case("audit-log", "audit:log", _static("audit:log"), ADMINS),
     *[
+        Case(f"{ns}-{name}", f"{ns}:{name}", _static(f"{ns}:{name}"), SIGNED_IN)
+        for ns, name in (
+            ("announcements", "index"),
+            ("announcements", "feed"),
+            ("notifications", "inbox"),
+            ("notifications", "badge"),
+            ("notifications", "preferences"),
+        )
+    ],
+    *[
+        Case(
+            f"{ns}-{name}",
+            f"{ns}:{name}",
+            _static(f"{ns}:{name}"),
+            SIGNED_IN,
+            ok=302,
+            method="post",
+            data=lambda w: {"all": "1"},
+        )
+        for ns, name in (("announcements", "mark_read"), ("notifications", "mark_read"))
+    ],
+    Case(
+        "announcements-manage",
+        "announcements:manage",
+        _static("announcements:manage"),
+        ("admin", "teacher", "other_admin"),
+    ),
+    Case(
+        "announcements-edit",
+        "announcements:edit",
+        lambda w: reverse("announcements:edit", args=[w["announcement"].pk]),
+        ("admin",),
+        hidden=("other_admin", "teacher"),
+    ),
+    Case(
+        "announcements-delete",
+        "announcements:delete",
+        lambda w: reverse("announcements:delete", args=[w["announcement"].pk]),
+        ("admin",),
+        ok=302,
+        method="post",
+        hidden=("other_admin", "teacher"),
+    ),
+    Case("notifications-deliveries", "notifications:deliveries", _static("notifications:deliveries"), ADMINS),
+    *[
         Case(f"timetable-{name}", f"timetable:{name}", _static(f"timetable:{name}"), PEOPLE_WITH_TIMETABLES)
         for name in ("mine", "calendar", "ics")
     ],
@@ -384,6 +434,7 @@ def test_access(client, world, case, role):
 
 # Enrolment URLs: their role-by-role access is tested in enrollment/tests/test_enrollment_views.py.
 TESTED_ELSEWHERE = {
+    "announcements:attachment",  # announcements/tests: only the audience may download
     "enrollment:my_subjects",
     "enrollment:my_enrol",
     "enrollment:my_withdraw",
@@ -401,7 +452,14 @@ def test_every_signed_in_url_has_a_case():
     """A new URL in accounts, enrollment or audit must be added to CASES (or, if public, to PUBLIC_URL_NAMES)."""
     names = set()
     for entry in get_resolver().url_patterns:
-        if isinstance(entry, URLResolver) and entry.namespace in ("accounts", "enrollment", "audit", "timetable"):
+        if isinstance(entry, URLResolver) and entry.namespace in (
+            "accounts",
+            "enrollment",
+            "audit",
+            "timetable",
+            "announcements",
+            "notifications",
+        ):
             names |= {f"{entry.namespace}:{p.name}" for p in entry.url_patterns if isinstance(p, URLPattern)}
     covered = {case.url_name for case in CASES}
     assert names - PUBLIC_URL_NAMES - TESTED_ELSEWHERE - covered == set()
