@@ -14,11 +14,11 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts.models import GuardianLinkCode, Role
 from accounts.services import invitation_create
 from accounts.tests.factories import GuardianFactory, StudentFactory
+from announcements.services import announcement_create
 from audit.models import AuditEvent
 from enrollment.catalogue import KINDS
 from enrollment.models import Programme
 from enrollment.tests.factories import PrerequisiteFactory, SubjectFactory, TopicFactory
-from announcements.services import announcement_create
 from timetable.tests.factories import RoomFactory, TimeSlotFactory, TimetableEntryFactory
 
 PHONE = "+91 98450 12345"
