@@ -15,6 +15,7 @@ _NAV = {
     ],
     Role.TEACHER: [
         ("accounts:home", "Dashboard"),
+        ("attendance:today", "Classes"),
         ("announcements:manage", "Post"),
         ("timetable:mine", "Timetable"),
         ("accounts:people", "Students"),

@@ -6,8 +6,10 @@ urlpatterns = [
     path("", include("enrollment.urls")),
     path("timetable/", include("timetable.urls")),
     path("announcements/", include("announcements.urls")),
+    path("attendance/", include("attendance.urls")),
     path("notifications/", include("utils.urls")),
     path("audit/", include("audit.urls")),
+    path("live/", include("utils.live_urls")),
     path("django-admin/", admin.site.urls),
 ]
 

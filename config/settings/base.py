@@ -23,7 +23,7 @@ DJANGO_APPS = [
     "django.contrib.humanize",
 ]
 THIRD_PARTY_APPS = ["django_htmx", "axes", "django_celery_beat"]
-LOCAL_APPS = ["accounts", "enrollment", "timetable", "announcements", "audit", "utils"]
+LOCAL_APPS = ["accounts", "enrollment", "timetable", "attendance", "announcements", "audit", "utils"]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
@@ -205,8 +205,19 @@ SMS_HTTP_TOKEN = env("SMS_HTTP_TOKEN", default="")
 SMS_SENDER = env("SMS_SENDER", default="Campus")
 SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=10.0)
 NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
+# Live updates (utils/live.py): one event stream stays open this long, then the browser reconnects; a
+# comment line every heartbeat keeps proxies from closing an idle stream; the database transport (no
+# Redis) looks for new events this often.
+LIVE_STREAM_SECONDS = env.int("LIVE_STREAM_SECONDS", default=300)
+LIVE_HEARTBEAT_SECONDS = env.int("LIVE_HEARTBEAT_SECONDS", default=15)
+LIVE_POLL_SECONDS = env.float("LIVE_POLL_SECONDS", default=0.5)
 CELERY_BEAT_SCHEDULE["purge-live-events"] = {"task": "utils.tasks.purge_live_events_task", "schedule": 300.0}
 CELERY_BEAT_SCHEDULE["publish-due-announcements"] = {
     "task": "announcements.tasks.announcements_publish_due_task",
     "schedule": 60.0,
 }
+
+# Attendance rules an institute may tune.
+ATTENDANCE_LOCK_HOURS = env.int("ATTENDANCE_LOCK_HOURS", default=48)
+ATTENDANCE_WARN_BELOW = env.int("ATTENDANCE_WARN_BELOW", default=75)
+ATTENDANCE_CONSECUTIVE_ABSENCES = env.int("ATTENDANCE_CONSECUTIVE_ABSENCES", default=3)

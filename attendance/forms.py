@@ -1,0 +1,84 @@
+"""Reading a submitted register: shape only (the service checks the rules)."""
+
+import datetime
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from attendance.models import AttendanceStatus
+from attendance.services import Mark
+
+
+class RegisterForm(forms.Form):
+    understanding = forms.TypedChoiceField(
+        label=_("How well did the class follow? (1–5)"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "—")] + [(i, str(i)) for i in range(1, 6)],
+    )
+    notes = forms.CharField(label=_("Session notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        label=_("Reason for the change (needed once the register is locked)"), required=False, max_length=200
+    )
+
+    def __init__(self, *args, topics, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["topics"] = forms.MultipleChoiceField(
+            label=_("Topics covered"),
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            choices=[(t.pk, str(t)) for t in topics],
+        )
+
+    def marks(self) -> list[Mark]:
+        """One mark per posted student row, in order; a repeated row is kept so the service refuses it."""
+        marks, problems = [], []
+        for raw in self.data.getlist("student"):
+            if not raw.isdigit():
+                problems.append(_("The register was changed in an unexpected way. Reload the page."))
+                continue
+            sid = int(raw)
+            status = self.data.get(f"status-{sid}", AttendanceStatus.PRESENT)
+            late = self.data.get(f"late-{sid}", "") or "0"
+            understanding = self.data.get(f"und-{sid}", "")
+            if not late.isdigit() or int(late) > 600:
+                problems.append(_("Minutes late must be a whole number from 0 to 600."))
+                late = "0"
+            if understanding and understanding not in {"1", "2", "3", "4", "5"}:
+                problems.append(_("A student's understanding is rated 1 to 5."))
+                understanding = ""
+            marks.append(
+                Mark(
+                    student_id=sid,
+                    status=status,
+                    minutes_late=int(late),
+                    note=self.data.get(f"note-{sid}", "")[:300],
+                    understanding=int(understanding) if understanding else None,
+                )
+            )
+        if problems:
+            raise forms.ValidationError(sorted(set(problems)))
+        if not marks:
+            raise forms.ValidationError(_("There is nobody to mark in this register."))
+        return marks
+
+
+class LeaveForm(forms.Form):
+    student = forms.ChoiceField(label=_("For"))
+    starts_on = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label=_("To (inclusive)"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, students, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.students = {str(s.pk): s for s in students}
+        self.fields["student"].choices = [(str(s.pk), s.user.full_name) for s in students]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("starts_on") and cleaned.get("ends_on") and cleaned["ends_on"] < cleaned["starts_on"]:
+            self.add_error("ends_on", _("The leave must end on or after its first day."))
+        if cleaned.get("starts_on") and cleaned["starts_on"] < datetime.date.today() - datetime.timedelta(days=30):
+            self.add_error("starts_on", _("Leave can be asked for at most 30 days back."))
+        return cleaned

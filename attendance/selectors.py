@@ -1,0 +1,100 @@
+"""Reads for the class page: today's sessions, the register (roster + marks + leave), access by role."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.http import Http404
+
+from accounts.models import Role
+from attendance.models import AttendanceRecord, AttendanceStatus, ClassSession, LeaveRequest, LeaveStatus
+from enrollment.selectors import roster
+from timetable.models import TimetableEntry
+
+
+def entry_get_for_marker(*, user, entry_id: int) -> TimetableEntry:
+    """A lesson the person may take attendance for: their own, one they cover, or any (admins)."""
+    qs = TimetableEntry.objects.active().filter(institute_id=user.institute_id, pk=entry_id).with_names()
+    qs = qs.select_related("term", "institute")
+    if user.role == Role.TEACHER:
+        qs = qs.filter(Q(teacher__user=user) | Q(sessions__cover_teacher__user=user)).distinct()
+    elif user.role != Role.ADMIN:
+        qs = qs.none()
+    entry = qs.first()
+    if entry is None:
+        raise Http404("No such class")
+    return entry
+
+
+def session_for(*, entry: TimetableEntry, date: datetime.date) -> ClassSession | None:
+    return ClassSession.objects.filter(entry=entry, date=date).prefetch_related("topics").first()
+
+
+@dataclass
+class RegisterRow:
+    student: object
+    record: AttendanceRecord | None
+    on_leave: bool
+
+    @property
+    def status(self) -> str:
+        if self.record is not None:
+            return self.record.status
+        return AttendanceStatus.EXCUSED if self.on_leave else AttendanceStatus.PRESENT
+
+
+def register_rows(*, entry: TimetableEntry, date: datetime.date, session: ClassSession | None) -> list[RegisterRow]:
+    """The section's students enrolled in the subject, with their marks and leave: 3 queries at any size."""
+    students = list(roster(section=entry.section, subject=entry.subject, term=entry.term))
+    marks = {}
+    if session is not None:
+        marks = {r.student_id: r for r in AttendanceRecord.objects.filter(session=session)}
+    on_leave = set(
+        LeaveRequest.objects.filter(
+            student__in=students, status=LeaveStatus.APPROVED, starts_on__lte=date, ends_on__gte=date
+        ).values_list("student_id", flat=True)
+    )
+    return [RegisterRow(student=s, record=marks.get(s.pk), on_leave=s.pk in on_leave) for s in students]
+
+
+def classes_on(*, user, date: datetime.date) -> list[dict]:
+    """A teacher's lessons on a date (own and covered), each with whether attendance is taken: 3 queries."""
+    from enrollment.models import Term
+
+    term = Term.objects.filter(institute_id=user.institute_id, starts_on__lte=date, ends_on__gte=date).first()
+    if term is None:
+        return []
+    entries = TimetableEntry.objects.active().filter(term=term, day=date.weekday()).with_names()
+    if user.role == Role.TEACHER:
+        entries = entries.filter(Q(teacher__user=user) | Q(sessions__cover_teacher__user=user, sessions__date=date))
+    entries = list(entries.distinct().order_by("slot__order", "section__programme__code"))
+    taken = {s.entry_id: s for s in ClassSession.objects.filter(entry__in=entries, date=date)}
+    return [
+        {"entry": e, "session": taken.get(e.pk), "taken": bool(taken.get(e.pk) and taken[e.pk].taken_at)}
+        for e in entries
+    ]
+
+
+def leave_for_viewer(*, user):
+    qs = LeaveRequest.objects.filter(institute_id=user.institute_id).select_related(
+        "student__user", "student__section__programme", "requested_by", "decided_by"
+    )
+    if user.role == Role.STUDENT:
+        return qs.filter(student__user=user)
+    if user.role == Role.GUARDIAN:
+        return qs.filter(student__guardian_links__guardian__user=user)
+    if user.role == Role.TEACHER:
+        sections = TimetableEntry.objects.active().filter(teacher__user=user).values("section_id")
+        return qs.filter(student__section_id__in=sections)
+    if user.role == Role.ADMIN:
+        return qs
+    return qs.none()
+
+
+def leave_get_for_decider(*, user, leave_id: int) -> LeaveRequest:
+    if user.role not in (Role.TEACHER, Role.ADMIN):
+        raise Http404("No such request")
+    leave = leave_for_viewer(user=user).filter(pk=leave_id).first()
+    if leave is None:
+        raise Http404("No such request")
+    return leave

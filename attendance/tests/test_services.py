@@ -1,0 +1,229 @@
+"""Saving registers: one bulk upsert, edits, locks, audit, refusals; alerts once; leave; consecutive absences."""
+
+import datetime
+import threading
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils import timezone
+
+from attendance.models import AttendanceRecord, ClassSession, LeaveStatus
+from attendance.services import (
+    Mark,
+    attendance_alerts,
+    leave_decide,
+    leave_request_create,
+    register_save,
+    session_assign_cover,
+)
+from audit.models import AuditEvent
+from timetable.tests.factories import TimetableEntryFactory
+from utils.models import Notification
+
+pytestmark = pytest.mark.django_db
+
+
+def marks(klass, **statuses):
+    """Everyone present unless named: marks(klass, s0="absent", s2=("late", 10))."""
+    out = []
+    for i, s in enumerate(klass["students"]):
+        value = statuses.get(f"s{i}", "present")
+        status, late = value if isinstance(value, tuple) else (value, 0)
+        out.append(Mark(student_id=s.pk, status=status, minutes_late=late))
+    return out
+
+
+def save(klass, actor=None, **kw):
+    kw.setdefault("marks", marks(klass))
+    return register_save(entry=klass["entry"], date=klass["date"], actor=actor or klass["teacher"], **kw)
+
+
+def test_save_then_edit_keeps_one_record_per_student_and_audits(klass):
+    first = save(
+        klass,
+        marks=marks(klass, s1="absent"),
+        topics=list(klass["subject"].topics.all()),
+        understanding=4,
+        notes="Good pace",
+    )
+    assert (first["marked"], first["changed"]) == (4, 0)
+    second = save(klass, marks=marks(klass, s1="present", s2=("late", 7)))
+    assert (second["marked"], second["changed"]) == (4, 2)
+    assert AttendanceRecord.objects.count() == 4
+    late = AttendanceRecord.objects.get(student=klass["students"][2])
+    assert (late.status, late.minutes_late) == ("late", 7)
+    session = ClassSession.objects.get()
+    assert session.taken_by == klass["teacher"] and session.understanding is None  # the second save cleared it
+    assert list(AuditEvent.objects.filter(action="attendance.saved").values_list("summary", flat=True).order_by("id"))[
+        0
+    ].startswith("Marked 4, changed 0")
+    assert "changed 2" in AuditEvent.objects.filter(action="attendance.saved").latest("id").summary
+
+
+def test_the_save_is_a_constant_number_of_queries(klass, django_assert_num_queries):
+    save(klass)  # the session exists from here on
+    with django_assert_num_queries(10):
+        save(klass, marks=marks(klass, s0="absent"))
+
+
+def test_duplicate_students_are_refused_and_nothing_is_saved(klass):
+    twice = marks(klass) + [Mark(student_id=klass["students"][0].pk, status="absent")]
+    with pytest.raises(ValidationError, match="Asha Rao appear.s. twice"):
+        save(klass, marks=twice)
+    assert not AttendanceRecord.objects.exists() and not ClassSession.objects.exists()
+
+
+def test_a_student_not_in_the_class_is_refused(klass, other_institute):
+    from accounts.tests.factories import StudentFactory
+
+    stranger = StudentFactory()
+    with pytest.raises(ValidationError, match="not enrolled in this class"):
+        save(klass, marks=marks(klass) + [Mark(student_id=stranger.pk, status="present")])
+
+
+def test_only_the_teacher_a_cover_teacher_or_an_admin_may_mark(klass, admin_user, counselor_user):
+    from accounts.tests.factories import TeacherFactory
+
+    other = TeacherFactory(institute=klass["entry"].institute).user
+    with pytest.raises(ValidationError, match="Only the class's teacher"):
+        save(klass, actor=other)
+    with pytest.raises(ValidationError):
+        save(klass, actor=counselor_user)
+    session_assign_cover(entry=klass["entry"], date=klass["date"], teacher=other.teacher_profile, actor=admin_user)
+    save(klass, actor=other)
+    save(klass, actor=admin_user)
+
+
+def test_wrong_day_and_future_dates_are_refused(klass):
+    with pytest.raises(ValidationError, match="is on"):
+        register_save(
+            entry=klass["entry"],
+            date=klass["date"] - datetime.timedelta(days=1),
+            marks=marks(klass),
+            actor=klass["teacher"],
+        )
+    with pytest.raises(ValidationError, match="not before"):
+        register_save(
+            entry=klass["entry"],
+            date=klass["date"] + datetime.timedelta(days=7),
+            marks=marks(klass),
+            actor=klass["teacher"],
+        )
+
+
+def test_lock_period(klass, admin_user, settings):
+    save(klass)
+    ClassSession.objects.update(taken_at=timezone.now() - datetime.timedelta(hours=settings.ATTENDANCE_LOCK_HOURS + 1))
+    with pytest.raises(ValidationError, match="locked"):
+        save(klass, marks=marks(klass, s0="absent"))
+    with pytest.raises(ValidationError, match="give a reason"):
+        save(klass, actor=admin_user, marks=marks(klass, s0="absent"))
+    save(klass, actor=admin_user, marks=marks(klass, s0="absent"), reason="Office correction after a note")
+    assert "reason: Office correction" in AuditEvent.objects.filter(action="attendance.saved").latest("id").summary
+
+
+@pytest.mark.django_db(transaction=True)
+def test_absence_and_lateness_alert_guardians_once(klass):
+    save(klass, marks=marks(klass, s0="absent", s1=("late", 12)))
+    mother = Notification.objects.get(recipient=klass["guardian"])
+    assert mother.title == "Asha Rao was absent from Data Structures" and mother.kind == "absence"
+    late = Notification.objects.get(recipient=klass["other_guardian"].guardian.user)
+    assert "12 minutes late" in late.title
+    save(klass, marks=marks(klass, s0="absent", s1=("late", 12), s2="absent"))  # saved again, one more absent
+    session = ClassSession.objects.get()
+    assert attendance_alerts(session_id=session.pk) == 0  # a retried task sends nothing new
+    assert Notification.objects.filter(recipient=klass["guardian"]).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_three_absences_in_a_row_alert_counselor_and_admin(klass, counselor_user, admin_user, settings):
+    settings.ATTENDANCE_CONSECUTIVE_ABSENCES = 3
+    entry = klass["entry"]
+    for weeks_ago in (2, 1, 0):
+        date = klass["date"] - datetime.timedelta(weeks=weeks_ago)
+        if date < klass["term"].starts_on:
+            pytest.skip("the term started too recently for three weekly classes")
+        register_save(entry=entry, date=date, marks=marks(klass, s3="absent"), actor=klass["teacher"])
+    alerts = Notification.objects.filter(kind="alert")
+    assert set(alerts.values_list("recipient_id", flat=True)) == {counselor_user.pk, admin_user.pk}
+    assert "missed 3 Data Structures classes in a row" in alerts.first().title
+
+
+def test_leave_request_and_approval_excuses(klass, student_user, admin_user):
+    save(klass, marks=marks(klass, s0="absent"))
+    leave = leave_request_create(
+        student=klass["students"][0],
+        requested_by=klass["guardian"],
+        starts_on=klass["date"],
+        ends_on=klass["date"],
+        reason="Fever",
+    )
+    leave_decide(leave=leave, actor=klass["teacher"], approve=True)
+    leave.refresh_from_db()
+    assert leave.status == LeaveStatus.APPROVED
+    assert AttendanceRecord.objects.get(student=klass["students"][0]).status == "excused"
+    with pytest.raises(ValidationError, match="already approved"):
+        leave_decide(leave=leave, actor=admin_user, approve=False)
+    with pytest.raises(ValidationError, match="own children"):
+        leave_request_create(
+            student=klass["students"][2],
+            requested_by=klass["guardian"],
+            starts_on=klass["date"],
+            ends_on=klass["date"],
+            reason="x",
+        )
+
+
+def test_approved_leave_shows_as_excused_on_the_register(klass):
+    from attendance.selectors import register_rows
+
+    leave = leave_request_create(
+        student=klass["students"][1],
+        requested_by=klass["students"][1].user,
+        starts_on=klass["date"],
+        ends_on=klass["date"],
+        reason="Dentist",
+    )
+    leave_decide(leave=leave, actor=klass["teacher"], approve=True)
+    rows = register_rows(entry=klass["entry"], date=klass["date"], session=None)
+    assert [r.status for r in rows] == ["present", "excused", "present", "present"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs two real connections to PostgreSQL")
+def test_two_teachers_saving_at_once_leave_one_row_per_student(klass, admin_user):
+    barrier = threading.Barrier(2, timeout=10)
+    errors = []
+
+    def run(actor, status):
+        try:
+            barrier.wait()
+            save(klass, actor=actor, marks=marks(klass, s0=status))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=run, args=(klass["teacher"], "absent")),
+        threading.Thread(target=run, args=(admin_user, "late")),
+    ]
+    [t.start() for t in threads]
+    [t.join(30) for t in threads]
+    assert errors == []
+    assert AttendanceRecord.objects.count() == 4 and ClassSession.objects.count() == 1
+
+
+def test_entries_of_other_days_cannot_be_marked_today(klass):
+    other_day = TimetableEntryFactory(
+        term=klass["term"],
+        section=klass["section"],
+        subject=klass["subject"],
+        teacher=klass["teacher"].teacher_profile,
+        room=klass["room"],
+        slot=klass["slot"],
+        day=(klass["date"].weekday() + 1) % 7,
+    )
+    with pytest.raises(ValidationError, match="is on"):
+        register_save(entry=other_day, date=klass["date"], marks=marks(klass), actor=klass["teacher"])
