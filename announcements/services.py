@@ -1,5 +1,7 @@
 """Posting announcements: who may post to whom, safe formatting, and fan-out to every recipient after commit."""
 
+import html
+
 import markdown
 import nh3
 from django.core.exceptions import ValidationError
@@ -125,7 +127,8 @@ def announcement_fan_out(*, announcement_id: int) -> int:
     """Tell everyone in the audience: inbox + email/SMS by preference + a live event. Runs once."""
     with transaction.atomic():
         announcement = (
-            Announcement.objects.select_for_update()
+            # of=self: PostgreSQL refuses FOR UPDATE on the nullable side of the targets' outer joins.
+            Announcement.objects.select_for_update(of=("self",))
             .select_related("target_section__programme", "target_programme")
             .filter(pk=announcement_id)
             .first()
@@ -138,7 +141,8 @@ def announcement_fan_out(*, announcement_id: int) -> int:
         message = Message(
             kind=NotificationKind.ANNOUNCEMENT,
             title=announcement.title,
-            body=nh3.clean(announcement.body_html, tags=set())[:500],
+            # Plain text for the inbox, email and SMS: tags dropped and entities decoded (no '&amp;' in a text).
+            body=html.unescape(nh3.clean(announcement.body_html, tags=set()))[:500],
             url="/announcements/",
             urgent=announcement.urgent,
             dedupe_key=f"announcement:{announcement.pk}",

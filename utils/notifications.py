@@ -7,11 +7,13 @@ never sent again when a task is retried.
 """
 
 import logging
+import smtplib
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import get_connection, send_mail
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 DELIVERY_BATCH_SIZE = 100
+#: Seconds to wait for the mail server when EMAIL_TIMEOUT is unset: a hung server must not hold the row lock.
+MAIL_TIMEOUT = 10
 
 #: What a person gets when they have not chosen: urgent messages also go by email.
 DEFAULTS = {
@@ -172,9 +176,15 @@ def delivery_send(*, delivery_id: int) -> str:
 
 
 def _delivery_send(delivery_id: int) -> str:
-    # The row lock makes a second worker wait, then see SENT and skip: never two copies.
+    # The row lock makes a second worker wait, then see SENT and skip: never two copies. Only the delivery's
+    # row: locking the notification too would make "mark read" wait for a slow gateway.
     with transaction.atomic():
-        delivery = Delivery.objects.select_for_update().select_related("notification").filter(pk=delivery_id).first()
+        delivery = (
+            Delivery.objects.select_for_update(of=("self",))
+            .select_related("notification")
+            .filter(pk=delivery_id)
+            .first()
+        )
         if delivery is None or delivery.status != DeliveryStatus.QUEUED:
             return getattr(delivery, "status", "gone")  # sent or failed already: a retry does nothing
         if delivery.not_before and delivery.not_before > timezone.now():
@@ -184,13 +194,29 @@ def _delivery_send(delivery_id: int) -> str:
         try:
             if delivery.channel == Channel.EMAIL:
                 text = f"{note.body}\n\n{settings.SITE_URL}{note.url}" if note.url else note.body
-                send_mail(subject=note.title, message=text, from_email=None, recipient_list=[delivery.address])
+                connection = get_connection(timeout=settings.EMAIL_TIMEOUT or MAIL_TIMEOUT)
+                send_mail(
+                    subject=note.title,
+                    message=text,
+                    from_email=None,
+                    recipient_list=[delivery.address],
+                    connection=connection,
+                )
             else:
                 send_sms(to=delivery.address, text=f"{note.title}: {note.body}"[:320])
         except SmsError as exc:
             return _failed(delivery, str(exc), transient=exc.transient)
+        except smtplib.SMTPRecipientsRefused as exc:  # 5xx: the address will never work; 4xx: it may later
+            codes = sorted({code for code, _text in exc.recipients.values()})
+            reason = f"mail server refused the address ({', '.join(map(str, codes))})"
+            return _failed(delivery, reason, transient=any(code < 500 for code in codes))
         except OSError as exc:  # SMTP refused or unreachable: worth another go
             return _failed(delivery, f"mail server: {exc}", transient=True)
+        except SoftTimeLimitExceeded:
+            raise  # the task is out of time: this attempt rolls back and deliver_batch queues it again
+        except Exception as exc:  # cannot be sent as it is (e.g. a line break in a header): fail it, not the batch
+            logger.exception("delivery %s cannot be sent", delivery.pk)
+            return _failed(delivery, f"could not send: {exc}", transient=False)
         delivery.status = DeliveryStatus.SENT
         delivery.sent_at = timezone.now()
         delivery.error = ""
@@ -212,12 +238,16 @@ def _failed(delivery: Delivery, reason: str, *, transient: bool) -> str:
 def deliver_batch(*, delivery_ids: list[int]) -> dict:
     """Send a batch; returns {"retry": ids to try again later, "held": {id: when}}."""
     retry, held = [], {}
-    for delivery_id in delivery_ids:
+    for n, delivery_id in enumerate(delivery_ids):
         try:
             status = delivery_send(delivery_id=delivery_id)
         except TransientDeliveryError:
             retry.append(delivery_id)
             continue
+        except SoftTimeLimitExceeded:  # a slow gateway ate the task's time: the unsent rest goes back on the queue
+            logger.warning("delivery batch out of time; %s deliveries queued again", len(delivery_ids) - n)
+            retry.extend(delivery_ids[n:])
+            break
         if status == "held":
             held[delivery_id] = Delivery.objects.filter(pk=delivery_id).values_list("not_before", flat=True).first()
     return {"retry": retry, "held": held}
