@@ -24,7 +24,9 @@ def feed(request):
 @require_GET
 def index(request):
     items, unread = selectors.feed_with_unread(user=request.user)
-    return render(request, "announcements/index.html", {"items": items, "unread": unread})
+    fragment = request.htmx and not request.htmx.boosted  # a live refresh of the full list
+    template = "announcements/_feed.html" if fragment else "announcements/index.html"
+    return render(request, template, {"items": items, "unread": unread})
 
 
 @login_required

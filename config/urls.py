@@ -10,6 +10,7 @@ urlpatterns = [
     path("notifications/", include("utils.urls")),
     path("audit/", include("audit.urls")),
     path("live/", include("utils.live_urls")),
+    path("assistant/", include("ai_features.urls")),
     path("django-admin/", admin.site.urls),
 ]
 

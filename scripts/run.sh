@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start the web server, a Celery worker and Celery beat together; Ctrl-C stops all three.
+# Start the web server (uvicorn), a Celery worker and Celery beat together; Ctrl-C stops all three.
 set -euo pipefail
 PY=${PY:-.venv/bin/python}
 HOST=${HOST:-127.0.0.1}
@@ -13,7 +13,10 @@ trap cleanup INT TERM EXIT
 pids+=($!)
 "$PY" -m celery -A config beat --loglevel=INFO >var/log/beat.log 2>&1 &
 pids+=($!)
-"$PY" manage.py runserver "$HOST:$PORT" --noreload >var/log/web.log 2>&1 &
+# uvicorn (ASGI) serves the pages and the live event stream (/live/events/); static files come from
+# config/asgi.py while DEBUG is on. Open streams are cut after 3 s on Ctrl-C (browsers reconnect).
+"$PY" -m uvicorn config.asgi:application --host "$HOST" --port "$PORT" --lifespan off --timeout-graceful-shutdown 3 \
+  >var/log/web.log 2>&1 &
 pids+=($!)
 
 for _ in $(seq 1 50); do

@@ -4,12 +4,23 @@ With Redis (REDIS_URL), events go through Redis pub/sub, so any number of app pr
 stream. Without it, events go through a database table that the endpoint polls, which also works
 between the web process and the worker of the first-run setup. Events carry no private data: pages
 react by re-fetching what changed through their usual access-checked views.
+
+The subscribe side is `stream(user_id=)`, an async generator of `text/event-stream` text that the event
+endpoint (utils/live_views.py) serves: it listens to that one user's channel only, so an event reaches
+only the people it was published to.
 """
 
+import asyncio
 import json
+import logging
+import re
+from collections.abc import AsyncIterator
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "campus:live:u:"
 
@@ -47,3 +58,108 @@ def publish(*, user_ids, event: str, data: dict | None = None) -> None:
     """Publish after the current transaction commits (never for a write that rolled back)."""
     user_ids = list(user_ids)
     transaction.on_commit(lambda: publish_now(user_ids=user_ids, event=event, data=data))
+
+
+# ---------------------------------------------------------------- the subscribe side
+
+RECONNECT_MS = 3000  # how long a browser waits before reconnecting after the stream ends
+_EVENT_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,40}")
+
+
+def sse_message(event: str, data: str) -> str:
+    """One server-sent event; `data` is JSON text (json.dumps never writes a raw newline)."""
+    return f"event: {event}\ndata: {data}\n\n"
+
+
+class _RedisSubscription:
+    """The user's own Redis channel, so any app process can serve the stream."""
+
+    def __init__(self, user_id: int):
+        self.channel = channel_for(user_id)
+        self.client = None
+        self.pubsub = None
+
+    async def open(self) -> None:
+        import redis.asyncio
+
+        self.client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+        self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+        await self.pubsub.subscribe(self.channel)
+
+    async def get(self, timeout: float) -> list[tuple[str, str]]:
+        message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=max(timeout, 0.01))
+        if message is None or message.get("type") != "message":
+            return []
+        try:
+            payload = json.loads(message["data"])
+            return [(str(payload["event"]), json.dumps(payload.get("data") or {}))]
+        except (ValueError, KeyError, TypeError):
+            logger.warning("live: dropped a malformed message on %s", self.channel)
+            return []
+
+    async def close(self) -> None:
+        # Runs on disconnect too (the task is being cancelled): never let cleanup raise over that.
+        try:
+            if self.pubsub is not None:
+                await self.pubsub.aclose()
+            if self.client is not None:
+                await self.client.aclose()
+        except Exception:  # the connection is going away either way
+            logger.debug("live: closing the Redis subscription failed", exc_info=True)
+
+
+class _DatabaseSubscription:
+    """The LiveEvent table, polled for this user's rows newer than the stream's start."""
+
+    def __init__(self, user_id: int):
+        self.user_id = user_id
+        self.last_id = 0
+
+    async def open(self) -> None:
+        from utils.models import LiveEvent
+
+        # Start from now: nothing published before the page connected is replayed.
+        self.last_id = await LiveEvent.objects.order_by("-id").values_list("id", flat=True).afirst() or 0
+
+    async def get(self, timeout: float) -> list[tuple[str, str]]:
+        from utils.models import LiveEvent
+
+        await asyncio.sleep(max(min(settings.LIVE_POLL_SECONDS, timeout), 0))
+        rows = LiveEvent.objects.filter(user_id=self.user_id, id__gt=self.last_id).order_by("id")
+        events = []
+        async for row_id, event, data in rows.values_list("id", "event", "data")[:200]:
+            self.last_id = row_id
+            if (event, data or "{}") not in events:  # a burst of the same event refreshes a page once
+                events.append((event, data or "{}"))
+        return events
+
+    async def close(self) -> None:
+        pass
+
+
+async def stream(*, user_id: int) -> AsyncIterator[str]:
+    """The event stream for one signed-in user, for a bounded time (the browser then reconnects).
+
+    The first chunk (the reconnect delay and a `: connected` comment) comes once the subscription is
+    open: events published from then on are delivered. Then `event:`/`data:` messages, and a `: ping`
+    comment every heartbeat. Yields nothing at all if Redis or the database cannot be reached.
+    """
+    subscription = _RedisSubscription(user_id) if settings.REDIS_URL else _DatabaseSubscription(user_id)
+    loop = asyncio.get_running_loop()
+    try:
+        await subscription.open()
+        yield f"retry: {RECONNECT_MS}\n: connected\n\n"
+        deadline = loop.time() + settings.LIVE_STREAM_SECONDS
+        next_ping = loop.time() + settings.LIVE_HEARTBEAT_SECONDS
+        while (now := loop.time()) < deadline:
+            if now >= next_ping:
+                yield ": ping\n\n"
+                next_ping = now + settings.LIVE_HEARTBEAT_SECONDS
+            for event, data in await subscription.get(timeout=min(next_ping, deadline) - now):
+                if _EVENT_NAME.fullmatch(event):
+                    yield sse_message(event, data)
+    except (OSError, RedisError, DatabaseError) as exc:
+        # Redis or the database went away: end this stream; the browser reconnects, pages still poll.
+        logger.warning("live: the event stream for user %s stopped: %s", user_id, exc)
+    finally:
+        await subscription.close()

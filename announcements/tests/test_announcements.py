@@ -229,3 +229,12 @@ def test_other_users_cannot_edit(client, school):
     outsider = UserFactory(role=Role.ADMIN)
     client.force_login(outsider)
     assert client.get(reverse("announcements:edit", args=[a.pk])).status_code in (403, 404)
+
+
+def test_the_full_list_refreshes_as_the_full_list(client, school):
+    for k in range(7):
+        post(school["admin"], title=f"item {k}")
+    client.force_login(school["student"])
+    fragment = client.get(reverse("announcements:index"), headers={"HX-Request": "true"}).content.decode()
+    assert "<html" not in fragment and fragment.count('<article class="announcement') == 7
+    assert 'hx-get="/announcements/"' in fragment

@@ -2,6 +2,10 @@
 
 Every test gets a fresh browser context, and fails if the page logged a console error (this covers
 Content-Security-Policy violations and 404s for CSS or scripts) or threw an uncaught exception.
+
+`live_server` here is the app under uvicorn (ASGI), as `make run` serves it, rather than pytest-django's
+WSGI server: signed-in pages hold the live event stream open, so every browser test also checks that
+the stream works without an error in the console.
 """
 
 import contextlib
@@ -9,7 +13,10 @@ import os
 from pathlib import Path
 
 import pytest
+from django.test.utils import modify_settings
 from playwright.sync_api import sync_playwright
+
+from tests.asgi_server import AsgiServer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -90,6 +97,15 @@ def browser():
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="package")
+def live_server(django_db_setup):
+    """Overrides pytest-django's fixture of this name; its `_live_server_helper` still makes each test
+    that uses it transactional and lets the server's host in through ALLOWED_HOSTS."""
+    with AsgiServer() as server:
+        server._live_server_modified_settings = modify_settings(ALLOWED_HOSTS={"append": server.host})
+        yield server
 
 
 @pytest.fixture

@@ -1,0 +1,61 @@
+"""Live updates in a real Chromium: an open dashboard shows a new announcement without a reload.
+
+Runs with the database transport, and through Redis when REDIS_URL is set. The server is uvicorn
+(tests/browser/conftest.py), the page's event stream is htmx's SSE extension.
+"""
+
+import os
+import time
+import uuid
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from accounts.tests.factories import DEFAULT_PASSWORD
+from announcements.services import announcement_create
+from tests.browser.test_flows import sign_in
+from utils import live
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+TRANSPORTS = ["db", pytest.param("redis", marks=pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="no Redis"))]
+
+# Counts the page's event-stream connections; Playwright adds it to every page before the page's own
+# scripts (the page's Content-Security-Policy does not apply to it).
+COUNT_STREAM_OPENS = (
+    "document.addEventListener('htmx:sseOpen', () => { window.liveOpens = (window.liveOpens || 0) + 1 })"
+)
+
+
+@pytest.fixture(params=TRANSPORTS)
+def transport(request, settings, monkeypatch):
+    settings.REDIS_URL = os.environ["REDIS_URL"] if request.param == "redis" else ""
+    monkeypatch.setattr(live, "CHANNEL_PREFIX", f"campus-test-{uuid.uuid4().hex[:8]}:live:u:")
+    return request.param
+
+
+def test_open_dashboard_shows_a_new_announcement_within_2_seconds(
+    transport, page: Page, live_server, admin_user, student_user, artifacts
+):
+    base = live_server.url
+    page.add_init_script(COUNT_STREAM_OPENS)
+    sign_in(page, base, student_user.username, DEFAULT_PASSWORD)
+    expect(page).to_have_url(f"{base}/dashboard/student/")
+    feed = page.locator("#announcement-feed")
+    expect(feed).to_contain_text("No announcements for you right now.")
+    badge = page.locator("#notification-badge")
+    expect(badge).to_have_text("Inbox")
+    page.wait_for_function("() => window.liveOpens >= 1")
+    page.evaluate("() => { window.stillTheSamePage = true }")
+
+    # The admin posts (elsewhere); the fan-out runs at commit and publishes to every recipient.
+    started = time.monotonic()
+    announcement_create(author=admin_user, title="Sports day moves to Friday", body="Bring **water**.", audience="all")
+    expect(feed.get_by_text("Sports day moves to Friday")).to_be_visible(timeout=2000)
+    expect(badge).to_contain_text("1", timeout=2000)
+    elapsed = time.monotonic() - started
+    assert elapsed < 2, f"the announcement took {elapsed:.2f}s to show"
+
+    assert page.evaluate("() => window.stillTheSamePage === true"), "the page was reloaded"
+    assert page.evaluate("() => window.liveOpens") == 1, "the event stream reconnected"
+    page.screenshot(path=artifacts / f"live-announcement-{transport}.png", full_page=True)
