@@ -19,6 +19,7 @@ from audit.models import AuditEvent
 from enrollment.catalogue import KINDS
 from enrollment.models import Programme
 from enrollment.tests.factories import PrerequisiteFactory, SubjectFactory, TopicFactory
+from timetable.models import TimetableSuggestion
 from timetable.tests.factories import RoomFactory, TimeSlotFactory, TimetableEntryFactory
 
 PHONE = "+91 98450 12345"
@@ -74,8 +75,12 @@ def world(users_by_role, institute, programme, section, term, subject, student, 
     announcement = announcement_create(
         author=users_by_role["admin"], title="Exam week", body="Be on time.", audience="all"
     )
+    suggestion = TimetableSuggestion.objects.create(
+        institute=institute, term=term, section=section, status="generated", requested_by=users_by_role["admin"]
+    )
     return {
         **users_by_role,
+        "suggestion": suggestion,
         "announcement": announcement,
         "slot": slot,
         "room": room,
@@ -357,6 +362,26 @@ CASES = [
         hidden=("other_admin", "teacher"),
     ),
     Case("notifications-deliveries", "notifications:deliveries", _static("notifications:deliveries"), ADMINS),
+    Case("timetable-generate", "timetable:generate", _static("timetable:generate"), ADMINS),
+    Case(
+        "timetable-suggestion",
+        "timetable:suggestion",
+        lambda w: reverse("timetable:suggestion", args=[w["suggestion"].pk]),
+        ("admin",),
+        hidden=("other_admin",),
+    ),
+    *[
+        Case(
+            f"timetable-suggestion-{action}",
+            f"timetable:suggestion_{action}",
+            lambda w, a=action: reverse(f"timetable:suggestion_{a}", args=[w["suggestion"].pk]),
+            ("admin",),
+            ok=302,
+            method="post",
+            hidden=("other_admin",),
+        )
+        for action in ("cancel", "approve", "reject", "implement")
+    ],
     *[
         Case(f"timetable-{name}", f"timetable:{name}", _static(f"timetable:{name}"), PEOPLE_WITH_TIMETABLES)
         for name in ("mine", "calendar", "ics")

@@ -196,3 +196,61 @@ class CalendarFeed(InstituteOwned):
     user = models.OneToOneField("accounts.User", on_delete=models.CASCADE, related_name="calendar_feed")
     token_hash = models.CharField(max_length=64, unique=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+
+class SuggestionStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting for a worker")
+    RUNNING = "running", _("Generating")
+    GENERATED = "generated", _("Ready for review")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    IMPLEMENTED = "implemented", _("Implemented")
+
+
+class Algorithm(models.TextChoices):
+    AUTO = "auto", _("Best (greedy, then solver, then local search)")
+    GREEDY = "greedy", _("Greedy (fast first answer)")
+    CPSAT = "cpsat", _("Constraint solver (CP-SAT)")
+    LOCAL = "local", _("Local search (improves a greedy start)")
+
+
+class TimetableSuggestion(InstituteOwned):
+    """A generated week for a scope of a term, reviewed by an admin before it replaces the current one."""
+
+    term = models.ForeignKey("enrollment.Term", on_delete=models.CASCADE, related_name="suggestions")
+    section = models.ForeignKey("enrollment.ClassSection", on_delete=models.CASCADE, null=True, blank=True,
+                                related_name="+", help_text=_("Only this section; empty with no course = whole term."))
+    programme = models.ForeignKey("enrollment.Programme", on_delete=models.CASCADE, null=True, blank=True,
+                                  related_name="+")
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    algorithm = models.CharField(max_length=10, choices=Algorithm.choices, default=Algorithm.AUTO)
+    time_limit = models.PositiveIntegerField(default=30, validators=[MinValueValidator(5), MaxValueValidator(600)])
+    seed = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=12, choices=SuggestionStatus.choices, default=SuggestionStatus.QUEUED)
+    progress = models.JSONField(default=dict, blank=True)
+    data = models.JSONField(default=list, blank=True, help_text=_("The proposed lessons."))
+    score = models.FloatField(null=True, blank=True)
+    breakdown = models.JSONField(default=dict, blank=True)
+    unplaced = models.JSONField(default=list, blank=True)
+    conflicts_resolved = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    requested_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, related_name="+")
+    reviewed_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    implemented_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Suggestion #{self.pk} for {self.scope_label()}"
+
+    def scope_label(self) -> str:
+        if self.section_id:
+            return f"class {self.section}"
+        if self.programme_id:
+            return f"{self.programme.code} year {self.year}"
+        return f"all of {self.term}"

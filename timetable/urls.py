@@ -1,6 +1,6 @@
 from django.urls import path
 
-from timetable import views
+from timetable import generation_views, views
 
 app_name = "timetable"
 
@@ -21,4 +21,11 @@ urlpatterns = [
     path("sections/<int:section_id>/", views.section_week, name="section"),
     path("rooms/<int:room_id>/", views.room_week, name="room"),
     path("teachers/<int:teacher_id>/", views.teacher_week, name="teacher"),
+    path("generate/", generation_views.generate, name="generate"),
+    path("suggestions/<int:suggestion_id>/", generation_views.suggestion_detail, name="suggestion"),
+    *[
+        path(f"suggestions/<int:suggestion_id>/{action}/", generation_views.suggestion_action, {"action": action},
+             name=f"suggestion_{action}")
+        for action in ("cancel", "approve", "reject", "implement")
+    ],
 ]

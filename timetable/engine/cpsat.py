@@ -1,0 +1,320 @@
+"""CP-SAT models (Google OR-Tools): times first, then rooms.
+
+1. *Times*: one Boolean per (course, lesson length, start). Teachers and atomic groups take at most
+   one lesson per period; in each period the lessons that need rooms fit the rooms (per distinct set
+   of suitable rooms, and in total). Lessons may stay unplaced at a large cost, so the model is always
+   feasible and maximises the number of placed lessons first; then min-days spread, group
+   compactness and preferred times.
+2. *Rooms*: with the times fixed, lessons get rooms (assignment model: room clashes, capacity,
+   preferred rooms, room stability).
+
+Both are warm-started (``AddHint``) from the incoming state (usually the greedy result).
+``should_stop`` is polled from a watchdog thread that stops the search.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+
+from ortools.sat.python import cp_model
+
+from .core import BLOCKED, HARD_W, Compiled, State
+from .greedy import greedy
+
+BIG = 1000
+
+
+def _run(model: cp_model.CpModel, time_limit: float, seed: int, workers: int, should_stop):
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.05, time_limit)
+    solver.parameters.random_seed = seed
+    solver.parameters.num_workers = max(1, workers)
+    done = threading.Event()
+
+    def watch():
+        while not done.wait(0.1):
+            if should_stop is not None and should_stop():
+                solver.stop_search()
+                return
+
+    th = None
+    if should_stop is not None:
+        th = threading.Thread(target=watch, daemon=True)
+        th.start()
+    status = solver.solve(model)
+    done.set()
+    if th is not None:
+        th.join()
+    return solver, status
+
+
+def _scale(w: float) -> int:
+    return round(w * 10)  # weights may be fractional (FET percentages); CP-SAT wants integers
+
+
+def cpsat_improve(
+    cp: Compiled,
+    st: State,
+    time_limit: float,
+    seed: int = 0,
+    should_stop=None,
+    workers: int = 2,
+    feasibility_only: bool = False,
+) -> tuple[State, dict]:
+    t_begin = time.monotonic()
+    pb = cp.problem
+    W = pb.weights
+    T, P, D = cp.T, cp.P, cp.D
+    info: dict = {}
+    m = cp_model.CpModel()
+    locked = cp.locked
+    # constant occupancy of locked lessons that the incoming state holds
+    locked_e = defaultdict(int)
+    locked_r = set()
+    for i in locked:
+        t = st.start[i]
+        if t < 0:
+            continue
+        for e in cp.c_ents[cp.lc[i]]:
+            for u in range(t, t + cp.ldur[i]):
+                locked_e[(e, u)] = 1
+        if st.room[i] >= 0:
+            for u in range(t, t + cp.ldur[i]):
+                locked_r.add((st.room[i], u))
+    # lessons of one course and length are interchangeable (one variable per start, no symmetry);
+    # lessons with their own allowed starts form groups of their own
+    groups: dict[tuple[int, int, int], list[int]] = defaultdict(list)  # (course, length, tag) -> lessons
+    for i in cp.movable:
+        groups[(cp.lc[i], cp.ldur[i], i if cp.l_special[i] else -1)].append(i)
+    x: dict[tuple, cp_model.IntVar] = {}
+    by_cd = defaultdict(list)  # (course, day) -> start variables
+    cover_e = defaultdict(list)  # (entity, period) -> vars
+    cover_c = defaultdict(list)  # (course, period) -> vars
+    cover_rooms = defaultdict(list)  # (roomset, period) -> vars
+    unplaced_terms = []
+    obj = []
+    room_sets = set()
+    for gkey, lessons in groups.items():
+        c, L, _tag = gkey
+        vs = []
+        for t in cp.l_starts[lessons[0]]:
+            v = m.new_bool_var(f"x{gkey}_{t}")
+            x[(gkey, t)] = v
+            by_cd[(c, t // P)].append(v)
+            vs.append(v)
+            for u in range(t, t + L):
+                for e in cp.c_ents[c]:
+                    cover_e[(e, u)].append(v)
+                cover_c[(c, u)].append(v)
+                if cp.c_needs_room[c]:
+                    rs = tuple(cp.c_rooms[c])
+                    room_sets.add(rs)
+                    cover_rooms[(rs, u)].append(v)
+            tp = cp.c_time_pen[c][t]
+            if tp and not feasibility_only:
+                obj.append(_scale(tp) * v)
+        n = len(lessons)
+        if cp.c_needs_room[c] and not cp.c_rooms[c]:
+            m.add(sum(vs) == 0)
+        m.add(sum(vs) <= n)
+        miss = m.new_int_var(0, n, f"miss{gkey}")
+        m.add(miss == n - sum(vs))
+        unplaced_terms.append(miss)
+    for (e, u), vs in cover_e.items():
+        m.add(sum(vs) <= 1 - locked_e.get((e, u), 0))
+    for (c, _u), vs in cover_c.items():
+        if not cp.c_ents[c] and len(vs) > 1:
+            m.add(sum(vs) <= 1)
+    # room counting: lessons whose suitable rooms lie within a set S never exceed |S| free rooms
+    room_sets_l = sorted(room_sets, key=len)
+    all_rooms = tuple(range(cp.R))
+    check_sets = list(room_sets_l)
+    if all_rooms not in room_sets:
+        check_sets.append(all_rooms)
+    for u in range(T):
+        for S in check_sets:
+            Sset = set(S)
+            vs = []
+            for rs in room_sets_l:
+                if set(rs) <= Sset:
+                    vs.extend(cover_rooms.get((rs, u), ()))
+            if not vs:
+                continue
+            free = sum(1 for r in S if st.rocc[r * T + u] != BLOCKED and (r, u) not in locked_r)
+            if len(vs) > free:
+                m.add(sum(vs) <= free)
+    # soft terms
+    if not feasibility_only and W.room_capacity and not pb.capacity_hard and cp.R:
+        # capacity levels: lessons with more students than level k beyond the rooms above it overflow
+        caps = sorted({r.capacity for r in pb.rooms})
+        students = [c.students for c in pb.courses]
+        for k, cap in enumerate(caps):
+            step = (caps[k + 1] if k + 1 < len(caps) else max(students, default=cap)) - cap
+            if step <= 0:
+                continue
+            n_rooms = sum(1 for r in pb.rooms if r.capacity > cap)
+            over = [min(step, students[c] - cap) for c in range(cp.C) if students[c] > cap]
+            coef = min(over, default=0)
+            if coef <= 0:
+                continue
+            for u in range(T):
+                vs = []
+                for c in range(cp.C):
+                    if students[c] > cap and cp.c_needs_room[c]:
+                        vs.extend(cover_c.get((c, u), ()))
+                if len(vs) > n_rooms:
+                    ex = m.new_int_var(0, len(vs), f"cap{k}_{u}")
+                    m.add(ex >= sum(vs) - n_rooms)
+                    obj.append(_scale(W.room_capacity) * coef * ex)
+    for c in range(cp.C):
+        if not feasibility_only or cp.c_md_w[c] >= HARD_W:
+            md = cp.c_min_days[c]
+            ls = [k for k in groups if k[0] == c]
+            if md <= 1 or not ls:
+                continue
+            ys = []
+            for d in range(D):
+                day_vars = by_cd.get((c, d), [])
+                locked_here = any(st.start[i] >= 0 and st.start[i] // P == d for i in locked if cp.lc[i] == c)
+                if locked_here:
+                    ys.append(1)
+                    continue
+                if not day_vars:
+                    continue
+                y = m.new_bool_var(f"y{c}_{d}")
+                m.add(y <= sum(day_vars))
+                ys.append(y)
+            missd = m.new_int_var(0, md, f"md{c}")
+            m.add(missd >= md - sum(ys))
+            obj.append(_scale(cp.c_md_w[c]) * missd)
+    # hard teacher/group max days per week
+    for e in range(cp.E):
+        for lim, w in cp.ent_week[e]:
+            if lim.kind != "max_days_weekly" or w < HARD_W:
+                continue
+            busy = []
+            for d in range(D):
+                vs = [v for u in range(d * P, d * P + P) for v in cover_e.get((e, u), ())]
+                if any(locked_e.get((e, u)) for u in range(d * P, d * P + P)):
+                    busy.append(1)
+                elif vs:
+                    b = m.new_bool_var(f"busy{e}_{d}")
+                    for v in vs:
+                        m.add(b >= v)
+                    busy.append(b)
+            if len(busy) > lim.value:
+                over = m.new_int_var(0, D, f"over{e}")
+                m.add(over >= sum(busy) - lim.value)
+                obj.append(_scale(HARD_W) * over)
+    if not feasibility_only and W.compactness:
+        wc = _scale(W.compactness)
+        for e in range(cp.nT, cp.E):
+            occ = {}
+            for u in range(T):
+                vs = cover_e.get((e, u), [])
+                if locked_e.get((e, u)):
+                    occ[u] = 1
+                elif vs:
+                    occ[u] = sum(vs)
+            for u, o in occ.items():
+                p = u % P
+                nb = []
+                if p > 0 and (u - 1) in occ:
+                    nb.append(occ[u - 1])
+                if p + 1 < P and (u + 1) in occ:
+                    nb.append(occ[u + 1])
+                iso = m.new_bool_var(f"iso{e}_{u}")
+                m.add(iso >= o - sum(nb))
+                obj.append(wc * iso)
+    m.minimize(BIG * _scale(1) * 100 * sum(unplaced_terms) + sum(obj))
+    # hint from the incoming state
+    hint_count = defaultdict(int)
+    for i in cp.movable:
+        if st.start[i] >= 0:
+            g = (cp.lc[i], cp.ldur[i], i if cp.l_special[i] else -1)
+            hint_count[(g, st.start[i])] += 1
+    for key, v in x.items():
+        m.add_hint(v, 1 if hint_count.get(key) else 0)
+    budget_times = time_limit * 0.7
+    solver, status = _run(m, budget_times, seed, workers, should_stop)
+    info["times_status"] = solver.status_name(status)
+    info["times_seconds"] = round(time.monotonic() - t_begin, 2)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return st, info
+    info["times_objective"] = solver.objective_value
+    # lessons -> starts (lessons that keep their start keep their room hint)
+    new_start = {}
+    for gkey, lessons in groups.items():
+        chosen = [t for t in cp.l_starts[lessons[0]] if solver.value(x[(gkey, t)])]
+        keep = [i for i in lessons if st.start[i] in chosen]
+        rest = [i for i in lessons if i not in keep]
+        left = [t for t in chosen if t not in {st.start[i] for i in keep}]
+        for i in keep:
+            new_start[i] = st.start[i]
+        for i, t in zip(rest, left, strict=False):
+            new_start[i] = t
+    # ---- rooms ---------------------------------------------------------------------------
+    t_rooms = time.monotonic()
+    rm = cp_model.CpModel()
+    a: dict[tuple[int, int], cp_model.IntVar] = {}
+    room_cover = defaultdict(list)
+    robj = []
+    used = {}
+    unassigned = []
+    for i, t in new_start.items():
+        c = cp.lc[i]
+        if not cp.c_needs_room[c]:
+            continue
+        L = cp.ldur[i]
+        vs = []
+        for r in cp.c_rooms[c]:
+            if any(st.rocc[r * T + u] == BLOCKED or (r, u) in locked_r for u in range(t, t + L)):
+                continue
+            v = rm.new_bool_var(f"a{i}_{r}")
+            a[(i, r)] = v
+            vs.append(v)
+            for u in range(t, t + L):
+                room_cover[(r, u)].append(v)
+            pen = cp.c_room_pen[c][r]
+            if pen:
+                robj.append(_scale(pen) * v)
+            if cp.w_stab:
+                if (c, r) not in used:
+                    used[(c, r)] = rm.new_bool_var(f"u{c}_{r}")
+                    robj.append(_scale(cp.w_stab) * used[(c, r)])
+                rm.add(used[(c, r)] >= v)
+        un = rm.new_bool_var(f"un{i}")
+        rm.add(sum(vs) + un == 1)
+        unassigned.append(un)
+        if st.start[i] == t and st.room[i] >= 0 and (i, st.room[i]) in a:
+            rm.add_hint(a[(i, st.room[i])], 1)
+    for vs in room_cover.values():
+        if len(vs) > 1:
+            rm.add(sum(vs) <= 1)
+    rm.minimize(BIG * 1000 * sum(unassigned) + sum(robj))
+    left = time_limit - (time.monotonic() - t_begin)
+    rsolver, rstatus = _run(rm, max(0.5, left), seed, workers, should_stop)
+    info["rooms_status"] = rsolver.status_name(rstatus)
+    info["rooms_seconds"] = round(time.monotonic() - t_rooms, 2)
+    new = State(cp)
+    for i in sorted(locked):
+        if st.start[i] >= 0:
+            new.add(i, st.start[i], st.room[i])
+    ok = rstatus in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    for i, t in new_start.items():
+        c = cp.lc[i]
+        r = -1
+        if cp.c_needs_room[c]:
+            if not ok:
+                continue
+            r = next((rr for rr in cp.c_rooms[c] if (i, rr) in a and rsolver.value(a[(i, rr)])), -1)
+            if r < 0:
+                continue
+        if new.fits(i, t, r):
+            new.add(i, t, r)
+    if new.unplaced:
+        new = greedy(cp, seed=seed, state=new, repair_budget=5 * cp.N)
+    info["unplaced"] = new.unplaced
+    return new, info

@@ -1,0 +1,238 @@
+"""Greedy constructor (most-constrained lesson first, cheapest legal place) with a bounded
+ejection repair, and the diagnosis of lessons that cannot be placed."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+
+from .core import FREE, Compiled, State
+
+
+def lesson_order(cp: Compiled, rng: random.Random) -> list[int]:
+    """Most constrained first: few legal (start, room) pairs per lesson, heavy teachers/groups."""
+    load = [0] * cp.E
+    for i in range(cp.N):
+        for e in cp.c_ents[cp.lc[i]]:
+            load[e] += cp.ldur[i]
+    c_lessons = Counter(cp.lc)
+    keys = []
+    for i in cp.movable:
+        c = cp.lc[i]
+        n_pos = len(cp.l_starts[i]) * max(1, len(cp.c_rooms[c]))
+        pressure = max((load[e] for e in cp.c_ents[c]), default=0)
+        keys.append((n_pos / (c_lessons[c] * (1 + pressure) * cp.ldur[i]), rng.random(), i))
+    keys.sort()
+    return [k[2] for k in keys]
+
+
+def best_place(st: State, i: int, rng: random.Random, a: int = -1) -> tuple[int, int] | None:
+    """Cheapest legal (start, room) for unplaced lesson i, or None."""
+    cp = st.cp
+    c = cp.lc[i]
+    best = None
+    best_key = None
+    rooms = cp.c_rooms[c]
+    T = cp.T
+    L = cp.ldur[i]
+    rocc = st.rocc
+    pen = cp.c_room_pen[c]
+    croom = st.croom
+    base_c = c * cp.R
+    for t in cp.l_starts[i]:
+        if not st.fits(i, t, -1, a):
+            continue
+        # choose the room first: cheapest penalty, already used by the course, smallest fit
+        r_best = None
+        rk = None
+        if rooms[0] < 0:
+            r_best = -1
+        else:
+            for r in rooms:
+                ok = True
+                for u in range(r * T + t, r * T + t + L):
+                    o = rocc[u]
+                    if o != FREE and o != a:
+                        ok = False
+                        break
+                if not ok:
+                    continue
+                k = (pen[r] - (cp.w_stab if croom[base_c + r] else 0), cp.problem.rooms[r].capacity)
+                if rk is None or k < rk:
+                    rk, r_best = k, r
+            if r_best is None:
+                continue
+        delta = st.add(i, t, r_best)
+        st.remove(i)
+        key = (delta, rng.random())
+        if best_key is None or key < best_key:
+            best_key, best = key, (t, r_best)
+    return best
+
+
+def greedy(
+    cp: Compiled,
+    seed: int = 0,
+    deadline: float | None = None,
+    should_stop=None,
+    repair_budget: int | None = None,
+    state: State | None = None,
+) -> State:
+    """Build a timetable; lessons that cannot be placed stay unplaced (``start == -1``)."""
+    rng = random.Random(seed)
+    st = state or State(cp)
+    if state is None:
+        for i in sorted(cp.locked):
+            t, r = cp.locked[i]
+            if 0 <= t < cp.T and st.fits(i, t, r):
+                st.add(i, t, r)
+    order = [i for i in lesson_order(cp, rng) if st.start[i] < 0]
+    queue = list(reversed(order))  # pop() from the end = most constrained first
+    budget = repair_budget if repair_budget is not None else 20 * cp.N + 100
+    ejected_count = Counter()
+    failed: list[int] = []
+    while queue:
+        if (deadline is not None and time.monotonic() > deadline) or (should_stop and should_stop()):
+            failed.extend(queue)
+            break
+        i = queue.pop()
+        if st.start[i] >= 0:
+            continue
+        pl = best_place(st, i, rng)
+        if pl is not None:
+            st.add(i, *pl)
+            continue
+        if budget <= 0:
+            failed.append(i)
+            continue
+        # ejection: the legal place whose blockers are fewest and least often ejected
+        c = cp.lc[i]
+        cands = []
+        for t in cp.l_starts[i]:
+            for r in cp.c_rooms[c]:
+                bl = st.blockers(i, t, r)
+                if bl is None or not bl:
+                    continue
+                score = sum(1 + ejected_count[b] for b in bl) + rng.random()
+                cands.append((score, t, r, bl))
+        if not cands:
+            failed.append(i)
+            continue
+        cands.sort(key=lambda x: x[0])
+        _, t, r, bl = cands[0]
+        for b in bl:
+            st.remove(b)
+            ejected_count[b] += 1
+            budget -= 1
+        st.add(i, t, r)
+        for b in bl:
+            queue.insert(max(0, len(queue) - 1 - rng.randrange(3)), b)
+    return st
+
+
+# ---- diagnosis -----------------------------------------------------------------------------
+
+
+def static_reasons(cp: Compiled) -> dict[int, list[str]]:
+    """Reasons that make lessons impossible whatever the others do, per course index."""
+    pb = cp.problem
+    out: dict[int, list[str]] = {}
+    P = cp.P
+
+    def add(ci, msg):
+        out.setdefault(ci, [])
+        if msg not in out[ci]:
+            out[ci].append(msg)
+
+    # demand vs supply per teacher / group
+    demand = [0] * cp.E
+    for i in range(cp.N):
+        for e in cp.c_ents[cp.lc[i]]:
+            demand[e] += cp.ldur[i]
+    for e in range(cp.E):
+        avail = sum(1 for t in range(cp.T) if t not in cp.ent_unav[e] and not cp.is_break[t])
+        if demand[e] > avail:
+            for ci in range(cp.C):
+                if e in cp.c_ents[ci]:
+                    add(ci, f"{cp.ent_names[e]} has {demand[e]} lesson periods but only {avail} available periods")
+    for ci, c in enumerate(pb.courses):
+        if c.needs_room and not cp.c_rooms[ci]:
+            parts = []
+            if c.room_kinds:
+                parts.append("of kind " + "/".join(sorted(c.room_kinds)))
+            if pb.capacity_hard:
+                parts.append(f"with capacity ≥ {c.students}")
+            if c.allowed_rooms is not None:
+                parts.append("among " + ", ".join(sorted(c.allowed_rooms)) if c.allowed_rooms else "allowed")
+            add(ci, "no room " + " ".join(parts) if parts else "no room at all")
+        for L in sorted(set(c.durations)):
+            if not cp.starts(ci, L):
+                who = ["the course"] + [cp.ent_names[e] for e in cp.c_ents[ci]]
+                add(ci, f"no period where a {L}-period lesson fits: breaks and unavailability of {', '.join(who)}")
+        n_starts = len({cp.tday[t] for L in set(c.durations) for t in cp.starts(ci, L)})
+        if c.min_days_hard and c.min_days > n_starts:
+            add(ci, f"needs {c.min_days} different days but only {n_starts} days are possible")
+        total = sum(c.durations)
+        free = set()
+        for L in set(c.durations):
+            for t in cp.starts(ci, L):
+                free.update(range(t, t + L))
+        if total > len(free) and cp.starts(ci, 1 if 1 in c.durations else c.durations[0]):
+            add(ci, f"{total} lesson periods but only {len(free)} periods where the course can be taught")
+    # rooms per kind (capacity of the suitable set over the week)
+    room_sets: dict[tuple[int, ...], int] = {}
+    for i in range(cp.N):
+        c = cp.lc[i]
+        if cp.c_needs_room[c] and cp.c_rooms[c]:
+            key = tuple(cp.c_rooms[c])
+            room_sets[key] = room_sets.get(key, 0) + cp.ldur[i]
+    for key, need in room_sets.items():
+        # all lessons whose suitable rooms are within this set compete for it
+        sub = set(key)
+        need = sum(v for k, v in room_sets.items() if set(k) <= sub)
+        supply = sum(
+            1 for r in key for t in range(cp.T) if not cp.is_break[t] and (t // P, t % P) not in pb.rooms[r].unavailable
+        )
+        if need > supply:
+            names = ", ".join(cp.room_ids[r] for r in key[:6]) + ("…" if len(key) > 6 else "")
+            for ci in range(cp.C):
+                if cp.c_needs_room[ci] and set(cp.c_rooms[ci]) <= sub:
+                    add(ci, f"{need} lesson periods need rooms {names} but they offer only {supply} room-periods")
+    return out
+
+
+def explain(st: State, i: int, static: dict[int, list[str]] | None = None) -> list[str]:
+    """Why lesson i is not placed: static reasons first, then what blocks each candidate place."""
+    cp = st.cp
+    c = cp.lc[i]
+    reasons = list((static or static_reasons(cp)).get(c, []))
+    if reasons:
+        return reasons
+    cnt: Counter = Counter()
+    n = 0
+    T = cp.T
+    L = cp.ldur[i]
+    for t in cp.l_starts[i]:
+        n += 1
+        blocked_by = set()
+        for e in cp.c_ents[c]:
+            for u in range(e * T + t, e * T + t + L):
+                o = st.eocc[u]
+                if o >= 0 and o != i:
+                    blocked_by.add(f"{cp.ent_names[e]} busy")
+                    break
+        if cp.c_needs_room[c]:
+            free_room = False
+            for r in cp.c_rooms[c]:
+                if all(st.rocc[u] == FREE or st.rocc[u] == i for u in range(r * T + t, r * T + t + L)):
+                    free_room = True
+                    break
+            if not free_room:
+                blocked_by.add("all suitable rooms taken or unavailable")
+        for b in blocked_by:
+            cnt[b] += 1
+    if n == 0:
+        return ["no period is available for this lesson"]
+    msgs = [f"{what} in {k} of {n} possible periods" for what, k in cnt.most_common(4)]
+    return msgs or ["a legal place exists but the search ran out of time"]

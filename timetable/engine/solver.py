@@ -1,0 +1,167 @@
+"""One interface to the algorithms: :func:`solve`."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+
+from .core import HARD_W, Compiled, State
+from .greedy import explain, greedy, static_reasons
+from .local import anneal
+from .model import LessonKey, Problem, Solution, evaluate
+
+ALGORITHMS = ("greedy", "cpsat", "local", "auto")
+
+
+@dataclass
+class Result:
+    solution: Solution
+    cost: float
+    breakdown: dict[str, float]
+    unplaced: list[tuple[LessonKey, list[str]]]
+    stats: dict = field(default_factory=dict)
+    hard_violations: list[str] = field(default_factory=list)
+
+    @property
+    def feasible(self) -> bool:
+        return not self.unplaced and not self.hard_violations
+
+
+class _Clock:
+    def __init__(self, time_limit: float, should_stop, progress):
+        self.t0 = time.monotonic()
+        self.deadline = self.t0 + max(0.0, time_limit)
+        self.should_stop = should_stop
+        self.progress = progress
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.t0
+
+    def stopped(self) -> bool:
+        return self.left() <= 0 or (self.should_stop is not None and bool(self.should_stop()))
+
+    def report(self, st: State):
+        if self.progress is not None:
+            self.progress(st.cp.N - st.unplaced, st.cost if st.unplaced == 0 else None, self.elapsed())
+
+
+def solve(
+    problem: Problem,
+    algorithm: str = "auto",
+    time_limit: float = 60.0,
+    seed: int = 0,
+    progress=None,
+    should_stop=None,
+    max_iterations: int | None = None,
+    initial: Solution | None = None,
+    workers: int = 2,
+    stop_when_feasible: bool = False,
+) -> Result:
+    """Build a timetable for ``problem``.
+
+    ``greedy``: constructor only (fast). ``cpsat``: CP-SAT times model then a room assignment model,
+    warm-started from the greedy. ``local``: greedy (or ``initial``) then simulated annealing.
+    ``auto``: greedy → CP-SAT if lessons are left unplaced → simulated annealing until the time limit.
+
+    ``progress(placed, best_cost, elapsed)`` is called periodically (``best_cost`` is ``None`` while
+    lessons are unplaced); ``should_stop()`` returning true cancels and returns the best so far.
+    With ``max_iterations`` the local search follows an iteration budget instead of the clock, so a
+    run is reproducible for a seed whenever it ends before the time limit. ``stop_when_feasible``
+    returns the first timetable that breaks no hard constraint (as FET does).
+    """
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {ALGORITHMS}")
+    clock = _Clock(time_limit, should_stop, progress)
+    cp = Compiled(problem)
+    rng = random.Random(seed)
+    stats: dict = {"algorithm": algorithm, "lessons": cp.N, "phases": []}
+
+    def phase(name, st, t):
+        stats["phases"].append(
+            {"phase": name, "seconds": round(time.monotonic() - t, 3), "unplaced": st.unplaced, "cost": st.cost}
+        )
+        clock.report(st)
+
+    t = time.monotonic()
+    if initial is not None:
+        from .core import state_from_solution
+
+        st = state_from_solution(cp, initial)
+        st = greedy(cp, seed=seed, deadline=clock.deadline, should_stop=should_stop, state=st)
+        phase("initial+greedy", st, t)
+    else:
+        st = greedy(cp, seed=seed, deadline=clock.deadline, should_stop=should_stop)
+        phase("greedy", st, t)
+
+    def feasible(state):
+        return state.cost < HARD_W
+
+    if algorithm == "auto" and not feasible(st) and not clock.stopped():
+        # quick repair by local search first: often enough, and much cheaper than CP-SAT
+        t = time.monotonic()
+        budget = min(0.15 * clock.left(), 10.0)
+        info = anneal(
+            st,
+            rng,
+            deadline=time.monotonic() + budget,
+            should_stop=should_stop,
+            progress=progress,
+            started=clock.t0,
+            target=HARD_W - 1,
+        )
+        stats["repair"] = info
+        phase("repair", st, t)
+
+    if algorithm == "cpsat" or (algorithm == "auto" and not feasible(st) and not clock.stopped()):
+        from .cpsat import cpsat_improve
+
+        t = time.monotonic()
+        budget = clock.left() if algorithm == "cpsat" else 0.5 * clock.left()
+        st2, info = cpsat_improve(
+            cp,
+            st,
+            time_limit=budget,
+            seed=seed,
+            should_stop=should_stop,
+            workers=workers,
+            feasibility_only=algorithm == "auto",
+        )
+        stats["cpsat"] = info
+        if (st2.unplaced, st2.cost) < (st.unplaced, st.cost):
+            st = st2
+        phase("cpsat", st, t)
+
+    done = stop_when_feasible and feasible(st)
+    if algorithm in ("local", "auto") and not clock.stopped() and not done:
+        t = time.monotonic()
+        info = anneal(
+            st,
+            rng,
+            deadline=clock.deadline,
+            max_iterations=max_iterations,
+            should_stop=should_stop,
+            progress=progress,
+            started=clock.t0,
+            target=HARD_W - 1 if stop_when_feasible else 0,
+        )
+        stats["local"] = info
+        phase("local", st, t)
+
+    stats["seconds"] = round(clock.elapsed(), 3)
+    stats["cancelled"] = bool(should_stop and should_stop())
+    return finish(problem, cp, st, stats)
+
+
+def finish(problem: Problem, cp: Compiled, st: State, stats: dict) -> Result:
+    sol = st.solution()
+    ev = evaluate(problem, sol)
+    static = static_reasons(cp) if st.unplaced else {}
+    unplaced = [(cp.lkey[i], explain(st, i, static)) for i in range(cp.N) if st.start[i] < 0]
+    hard = [str(v) for v in ev.hard if v.kind != "unplaced"]
+    return Result(
+        solution=sol, cost=ev.cost, breakdown=ev.breakdown, unplaced=unplaced, stats=stats, hard_violations=hard
+    )
