@@ -216,7 +216,7 @@ def run_engine(built: Built, *, algorithm: str, time_limit: int, seed: int, prog
 def result_to_rows(built: Built, result) -> tuple[list[dict], list[dict]]:
     """The scope's placed lessons as rows for the suggestion, and every unplaced one with its reasons."""
     rows = []
-    for (cid, index), (day, period, room) in sorted(result.solution.items()):
+    for (cid, _index), (day, period, room) in sorted(result.solution.items()):
         info = built.lessons.get(cid)
         if info is None:
             continue  # a locked lesson outside the scope
