@@ -1,5 +1,6 @@
 """Thin views: parse, call a selector or service, render a page or an htmx fragment."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -24,6 +25,7 @@ from accounts.forms import (
     VerifyCodeForm,
 )
 from accounts.models import CodePurpose, Institute, Role
+from attendance.reports import student_current_term
 from timetable.selectors import dashboard_schedule, dashboard_schedules
 from utils.forms import attach_errors
 from utils.permissions import client_ip, role_required
@@ -253,6 +255,8 @@ def dashboard_student(request):
         "guardians": selectors.student_guardians(student=student),
         "link_codes": list(selectors.link_codes_for_student(student=student)),
         "schedule": dashboard_schedule(user=user),
+        "attendance": student_current_term(student=student),
+        "attendance_threshold": settings.ATTENDANCE_WARN_BELOW,
     }
     return render(request, "accounts/dashboard_student.html", context)
 

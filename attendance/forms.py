@@ -82,3 +82,85 @@ class LeaveForm(forms.Form):
         if cleaned.get("starts_on") and cleaned["starts_on"] < datetime.date.today() - datetime.timedelta(days=30):
             self.add_error("starts_on", _("Leave can be asked for at most 30 days back."))
         return cleaned
+
+
+# ---------------------------------------------------------------- report filters (GET)
+
+REPORT_MAX_DAYS = 800  # a little over two academic years: the aggregates are bounded by the range
+
+
+class ReportFilterForm(forms.Form):
+    """A date range; empty fields take the default period (the current term up to today)."""
+
+    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, data, *, default, **kwargs):
+        data = data.copy()
+        for name in ("date_from", "date_to"):
+            if not data.get(name):
+                data[name] = getattr(default, name).isoformat()
+        super().__init__(data, **kwargs)
+        self.default = default
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", _("The end date is before the start date."))
+        elif start and end and (end - start).days >= REPORT_MAX_DAYS:
+            self.add_error("date_to", _("Choose at most %(n)d days.") % {"n": REPORT_MAX_DAYS})
+        return cleaned
+
+    def period(self):
+        """The chosen period, or the default when the input is not valid (the errors show on the page)."""
+        from attendance.reports import Period
+
+        self.is_valid()
+        start, end = self.cleaned_data.get("date_from"), self.cleaned_data.get("date_to")
+        return Period(start, end) if start and end else self.default
+
+
+class StudentReportForm(ReportFilterForm):
+    subject = forms.TypedChoiceField(label=_("Subject"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, data, *, default, subjects, **kwargs):
+        super().__init__(data, default=default, **kwargs)
+        self.fields["subject"].choices = [("", _("All subjects"))] + [(s.pk, f"{s.code} {s.name}") for s in subjects]
+
+    def subject_id(self) -> int | None:
+        self.is_valid()
+        return self.cleaned_data.get("subject")
+
+
+class TeacherReportForm(ReportFilterForm):
+    klass = forms.ChoiceField(label=_("Class"), required=False)
+
+    def __init__(self, data, *, default, classes, **kwargs):
+        super().__init__(data, default=default, **kwargs)
+        self.fields["klass"].choices = [("", _("All my classes"))] + [(c.key, c.label) for c in classes]
+
+    def add_prefix(self, field_name):
+        return "class" if field_name == "klass" else super().add_prefix(field_name)
+
+
+class AdminReportForm(ReportFilterForm):
+    group_by = forms.ChoiceField(label=_("Group by"), required=False)
+    min_sessions = forms.IntegerField(label=_("Lowest list: min. classes"), required=False, min_value=1, max_value=500)
+    day = forms.DateField(label=_("Missing lessons on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, data, *, default, group_labels, **kwargs):
+        super().__init__(data, default=default, **kwargs)
+        self.fields["group_by"].choices = list(group_labels.items())
+        for name, value in (("group_by", "section"), ("min_sessions", "5"), ("day", default.date_to.isoformat())):
+            if not self.data.get(name):
+                self.data[name] = value
+
+    def options(self) -> dict:
+        """group_by, min_sessions and day: the valid values or the defaults."""
+        self.is_valid()
+        return {
+            "group_by": self.cleaned_data.get("group_by") or "section",
+            "min_sessions": self.cleaned_data.get("min_sessions") or 5,
+            "day": self.cleaned_data.get("day") or self.default.date_to,
+        }

@@ -12,12 +12,18 @@ from enrollment.selectors import roster
 from timetable.models import TimetableEntry
 
 
-def entry_get_for_marker(*, user, entry_id: int) -> TimetableEntry:
-    """A lesson the person may take attendance for: their own, one they cover, or any (admins)."""
+def entry_get_for_marker(*, user, entry_id: int, date: datetime.date | None = None) -> TimetableEntry:
+    """A lesson the person may take attendance for: their own, one they cover (on `date`), or any (admins).
+
+    A cover teacher reaches the lesson only on the day they cover it, not its other dates.
+    """
     qs = TimetableEntry.objects.active().filter(institute_id=user.institute_id, pk=entry_id).with_names()
     qs = qs.select_related("term", "institute")
     if user.role == Role.TEACHER:
-        qs = qs.filter(Q(teacher__user=user) | Q(sessions__cover_teacher__user=user)).distinct()
+        covered = Q(sessions__cover_teacher__user=user)
+        if date is not None:
+            covered &= Q(sessions__date=date)
+        qs = qs.filter(Q(teacher__user=user) | covered).distinct()
     elif user.role != Role.ADMIN:
         qs = qs.none()
     entry = qs.first()
@@ -27,7 +33,13 @@ def entry_get_for_marker(*, user, entry_id: int) -> TimetableEntry:
 
 
 def session_for(*, entry: TimetableEntry, date: datetime.date) -> ClassSession | None:
-    return ClassSession.objects.filter(entry=entry, date=date).prefetch_related("topics").first()
+    """The session of a lesson on a date, with what the class page shows of it (who took it, who covers it)."""
+    return (
+        ClassSession.objects.filter(entry=entry, date=date)
+        .select_related("taken_by", "cover_teacher__user")
+        .prefetch_related("topics")
+        .first()
+    )
 
 
 @dataclass
@@ -35,12 +47,34 @@ class RegisterRow:
     student: object
     record: AttendanceRecord | None
     on_leave: bool
+    #: What was sent for this row when a save was refused: shown again so nothing has to be re-entered.
+    posted: dict | None = None
 
     @property
     def status(self) -> str:
+        if self.posted is not None and self.posted.get("status") in AttendanceStatus.values:
+            return self.posted["status"]
         if self.record is not None:
             return self.record.status
         return AttendanceStatus.EXCUSED if self.on_leave else AttendanceStatus.PRESENT
+
+    def _value(self, key: str, field: str) -> str:
+        if self.posted is not None:
+            return self.posted.get(key, "")
+        value = getattr(self.record, field, None)
+        return "" if value in (None, 0, "") else str(value)
+
+    @property
+    def minutes_late(self) -> str:
+        return self._value("late", "minutes_late")
+
+    @property
+    def note(self) -> str:
+        return self._value("note", "note")
+
+    @property
+    def understanding(self) -> str:
+        return self._value("und", "understanding")
 
 
 def register_rows(*, entry: TimetableEntry, date: datetime.date, session: ClassSession | None) -> list[RegisterRow]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import FilteredRelation, Q
 from django.utils import timezone
 
 from accounts.models import GuardianLink, Role, User
@@ -51,19 +51,32 @@ def _may_mark(*, actor: User, entry, session: ClassSession | None) -> None:
     raise ValidationError("Only the class's teacher, a teacher covering it or an admin can mark it.")
 
 
-def _session_locked(*, entry, date):
-    session, _created = ClassSession.objects.select_for_update().get_or_create(
-        entry=entry,
-        date=date,
-        defaults={
-            "institute_id": entry.institute_id,
-            "term": entry.term,
-            "slot": entry.slot,
-            "subject": entry.subject,
-            "teacher": entry.teacher,
-            "section": entry.section,
-        },
-    )
+def _session_locked(*, entry, date) -> ClassSession:
+    """The lesson's session on `date`, locked until the transaction ends; created first if there is none.
+
+    No savepoint is needed for the race of two first saves: the INSERT ignores a session created meanwhile
+    (ON CONFLICT DO NOTHING waits for the other transaction), and the SELECT after it locks that one.
+    """
+    # No ordering: the model's default one would join (and so also lock) the time slot.
+    sessions = ClassSession.objects.select_for_update().filter(entry=entry, date=date).order_by()
+    session = sessions.first()
+    if session is None:
+        ClassSession.objects.bulk_create(
+            [
+                ClassSession(
+                    institute_id=entry.institute_id,
+                    entry=entry,
+                    date=date,
+                    term=entry.term,
+                    slot=entry.slot,
+                    subject=entry.subject,
+                    teacher=entry.teacher,
+                    section=entry.section,
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        session = sessions.get()
     return session
 
 
@@ -97,11 +110,19 @@ def register_save(
         if mark.student_id in seen:
             twice.append(mark.student_id)
         seen.add(mark.student_id)
-    students = {s.pk: s for s in roster(section=entry.section, subject=entry.subject, term=entry.term)}
     if twice:
-        names = ", ".join(students[s].user.full_name if s in students else f"#{s}" for s in sorted(set(twice)))
+        names = dict(User.objects.filter(student_profile__in=twice).values_list("student_profile", "full_name"))
+        names = ", ".join(names.get(s, f"#{s}") for s in sorted(set(twice)))
         raise ValidationError(f"{names} appear(s) twice in this register. Nothing was saved.")
-    strangers = [m.student_id for m in marks if m.student_id not in students]
+    # The class (enrolled students) with each one's stored mark, if any, in one query.
+    stored = {
+        row[0]: row[1:]
+        for row in roster(section=entry.section, subject=entry.subject, term=entry.term)
+        .annotate(mark=FilteredRelation("attendance", condition=Q(attendance__session=session)))
+        .order_by()
+        .values_list("pk", "mark__status", "mark__minutes_late", "mark__note", "mark__understanding")
+    }
+    strangers = [m.student_id for m in marks if m.student_id not in stored]
     if strangers:
         raise ValidationError(
             f"{len(strangers)} of the students sent are not enrolled in this class. Reload the page and try again."
@@ -109,37 +130,28 @@ def register_save(
     for mark in marks:
         if mark.status not in AttendanceStatus.values:
             raise ValidationError(f"'{mark.status}' is not a status.")
-    before = dict(AttendanceRecord.objects.filter(session=session).values_list("student_id", "status"))
+    before = {pk: mark for pk, mark in stored.items() if mark[0] is not None}
     now = timezone.now()
-    rows = [
-        AttendanceRecord(
-            institute_id=entry.institute_id,
-            session=session,
-            student_id=m.student_id,
-            status=m.status,
-            minutes_late=m.minutes_late if m.status == AttendanceStatus.LATE else 0,
-            note=m.note[:300],
-            understanding=m.understanding,
-            marked_by=actor,
-            created_at=now,
-            updated_at=now,
+    rows = []  # only the marks that differ from what is stored are written
+    for m in marks:
+        row = (
+            m.status,
+            m.minutes_late if m.status == AttendanceStatus.LATE else 0,
+            m.note[:300],
+            m.understanding,
         )
-        for m in marks
-    ]
-    AttendanceRecord.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["session", "student"],
-        update_fields=["status", "minutes_late", "note", "understanding", "marked_by", "updated_at"],
-    )
-    changed = sum(1 for m in marks if m.student_id in before and before[m.student_id] != m.status)
+        if before.get(m.student_id) != row:
+            rows.append((m.student_id, *row))
+    _records_upsert(session=session, rows=rows, actor=actor, now=now)
+    changed = sum(1 for m in marks if m.student_id in before and before[m.student_id][0] != m.status)
     session.understanding = understanding
     session.notes = notes
     first_time = session.taken_at is None
     if first_time:
         session.taken_at, session.taken_by = now, actor
     session.save(update_fields=["understanding", "notes", "taken_at", "taken_by", "updated_at"])
-    session.topics.set(topics)
+    if topics or not first_time:  # topics are only ever set here: a register never taken has none to clear
+        session.topics.set(topics)
     summary = f"Marked {len(marks)}, changed {changed} · {entry.section} {entry.subject.code} {date:%d %b}"
     if reason:
         summary += f" · reason: {reason[:100]}"
@@ -151,21 +163,62 @@ def register_save(
         summary=summary,
         changes={"absent": sum(1 for m in marks if m.status == AttendanceStatus.ABSENT)},
     )
-    _after_save(session=session, student_ids=list(students))
+    _after_save(session=session)
     return {"marked": len(marks), "changed": changed, "session": session}
 
 
-def _after_save(*, session: ClassSession, student_ids: list[int]) -> None:
-    from attendance.tasks import attendance_alerts_task
+def _records_upsert(*, session: ClassSession, rows: list[tuple], actor: User, now) -> None:
+    """Insert or update marks, (student_id, status, minutes_late, note, understanding) each: one bulk upsert."""
+    if not rows:
+        return
+    AttendanceRecord.objects.bulk_create(
+        [
+            AttendanceRecord(
+                institute_id=session.institute_id,
+                session=session,
+                **dict(zip(("student_id", "status", "minutes_late", "note", "understanding"), row, strict=True)),
+                marked_by=actor,
+                created_at=now,
+                updated_at=now,
+            )
+            for row in rows
+        ],
+        update_conflicts=True,
+        unique_fields=["session", "student"],
+        update_fields=["status", "minutes_late", "note", "understanding", "marked_by", "updated_at"],
+    )
 
-    attendance_alerts_task.delay_on_commit(session_id=session.pk)
-    # The students and their guardians, in one query: their open pages show the new marks.
+
+def _after_save(*, session: ClassSession) -> None:
+    """After commit, in the worker: guardians' alerts, and the live event that refreshes open pages."""
+    from attendance.tasks import register_saved_task
+
+    register_saved_task.delay_on_commit(session_id=session.pk)
+
+
+def register_saved(*, session_id: int) -> None:
+    """What a save sets off (the worker runs it, once per save): alerts first, then the live event."""
+    attendance_alerts(session_id=session_id)
+    register_publish(session_id=session_id)
+
+
+def register_publish(*, session_id: int) -> int:
+    """Tell the class's students and their guardians that marks changed: their open pages re-fetch them.
+
+    Runs in the worker (a class of 200 means some 400 events), not in the teacher's request.
+    """
+    session = ClassSession.objects.filter(pk=session_id).only("pk").first()
+    if session is None:
+        return 0
+    students = AttendanceRecord.objects.filter(session_id=session_id).values("student_id")
+    # The students and their guardians, in one query.
     user_ids = list(
-        User.objects.filter(Q(student_profile__in=student_ids) | Q(guardian_profile__links__student_id__in=student_ids))
+        User.objects.filter(Q(student_profile__in=students) | Q(guardian_profile__links__student_id__in=students))
         .values_list("pk", flat=True)
         .distinct()
     )
-    live.publish(user_ids=user_ids, event="attendance", data={"session": session.pk})
+    live.publish_now(user_ids=user_ids, event="attendance", data={"session": session_id})
+    return len(user_ids)
 
 
 def attendance_alerts(*, session_id: int) -> int:

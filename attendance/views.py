@@ -2,17 +2,18 @@
 
 import datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Role, StudentProfile, TeacherProfile
-from attendance import selectors, services
-from attendance.forms import LeaveForm, RegisterForm
+from attendance import charts, exports, reports, selectors, services
+from attendance.forms import AdminReportForm, LeaveForm, RegisterForm, StudentReportForm, TeacherReportForm
 from attendance.models import AttendanceStatus
 from utils.forms import attach_errors
 from utils.permissions import role_required
@@ -28,6 +29,7 @@ def _date(value: str | None) -> datetime.date:
 
 
 @role_required(Role.TEACHER, Role.ADMIN)
+@require_GET
 def today(request):
     date = _date(request.GET.get("date"))
     context = {
@@ -50,10 +52,22 @@ def _register_context(request, entry, date, form=None):
         }
         form = RegisterForm(initial=initial, topics=topics)
     rows = selectors.register_rows(entry=entry, date=date, session=session)
+    if form.is_bound:  # a refused save: show what was sent, not what is stored
+        data = form.data
+        for row in rows:
+            pk = row.student.pk
+            row.posted = {key: data.get(f"{key}-{pk}", "") for key in ("status", "late", "note", "und")}
+    locked = bool(
+        session
+        and session.taken_at
+        and timezone.now() - session.taken_at > datetime.timedelta(hours=settings.ATTENDANCE_LOCK_HOURS)
+    )
     return {
         "entry": entry,
         "date": date,
         "session": session,
+        "locked": locked,
+        "lock_hours": settings.ATTENDANCE_LOCK_HOURS,
         "rows": rows,
         "form": form,
         "statuses": AttendanceStatus.choices,
@@ -69,8 +83,8 @@ def _register_context(request, entry, date, form=None):
 @role_required(Role.TEACHER, Role.ADMIN)
 @require_http_methods(["GET", "POST"])
 def register(request, entry_id, date):
-    entry = selectors.entry_get_for_marker(user=request.user, entry_id=entry_id)
     date = _date(date)
+    entry = selectors.entry_get_for_marker(user=request.user, entry_id=entry_id, date=date)
     form = None
     if request.method == "POST":
         form = RegisterForm(request.POST, topics=list(entry.subject.topics.all()))
@@ -100,9 +114,14 @@ def register(request, entry_id, date):
 def cover(request, entry_id, date):
     entry = selectors.entry_get_for_marker(user=request.user, entry_id=entry_id)
     date = _date(date)
-    teacher = TeacherProfile.objects.filter(
-        institute=request.user.institute, pk=request.POST.get("teacher") or 0
-    ).first()
+    teacher_id = request.POST.get("teacher", "")
+    teacher = (
+        TeacherProfile.objects.filter(institute_id=request.user.institute_id, pk=int(teacher_id))
+        .select_related("user")
+        .first()
+        if teacher_id.isdigit()
+        else None
+    )
     if teacher is None:
         messages.error(request, "Choose a teacher to cover the class.")
     else:
@@ -166,3 +185,191 @@ def leave_decide(request, leave_id):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("attendance:leave")
+
+
+# ---------------------------------------------------------------- reports (every number from reports.py aggregates)
+
+REPORT_HEADERS = ["Classes held", "Present", "Absent", "Late", "Excused", "Minutes late", "Attendance %"]
+
+
+def _numbers(row: dict) -> list:
+    return [row[k] for k in ("held", "present", "absent", "late", "excused", "minutes_late")] + [
+        exports.pct(row["percent"])
+    ]
+
+
+def _export_format(request) -> str | None:
+    fmt = request.GET.get("format")
+    return fmt if fmt in exports.FORMATS else None
+
+
+def _export_links(request) -> dict:
+    query = request.GET.copy()
+    links = {}
+    for fmt in exports.FORMATS:
+        query["format"] = fmt
+        links[fmt] = f"?{query.urlencode()}"
+    return links
+
+
+def _int_param(value: str | None) -> int | None:
+    if not value:
+        return None
+    if not value.isdigit():
+        raise Http404("Not a number")
+    return int(value)
+
+
+@role_required(Role.STUDENT, Role.GUARDIAN)
+@require_GET
+def report_me(request):
+    """A student's own attendance, or one block per linked child for a guardian (``?student=`` picks one)."""
+    children = reports.report_students_for_viewer(user=request.user)
+    student_id = _int_param(request.GET.get("student"))
+    students = [reports.student_pick(students=children, student_id=student_id)] if student_id else children
+    default = reports.default_period(institute_id=request.user.institute_id)
+    form = StudentReportForm(request.GET, default=default, subjects=reports.report_subjects(students=children))
+    period = form.period()
+    results = reports.students_report(students=students, period=period, subject_id=form.subject_id())
+    fmt = _export_format(request)
+    if fmt:
+        rows = []
+        for report in results:
+            student = report.student
+            for row in report.rows:
+                rows.append([student.user.full_name, student.roll_number, row["code"], row["name"], *_numbers(row)])
+            rows.append([student.user.full_name, student.roll_number, "", "All subjects", *_numbers(report.total)])
+        return exports.table_response(
+            fmt=fmt,
+            filename=f"attendance-{period.date_from}-{period.date_to}",
+            headers=["Student", "Roll number", "Subject code", "Subject", *REPORT_HEADERS],
+            rows=rows,
+        )
+    threshold = reports.warn_below()
+    blocks = [
+        {
+            "report": report,
+            "chart": charts.trend_chart(weeks=report.weeks, threshold=threshold, name=report.student.user.full_name),
+            "chart_id": f"trend-{report.student.pk}",
+        }
+        for report in results
+    ]
+    context = {
+        "form": form,
+        "period": period,
+        "blocks": blocks,
+        "children": children if request.user.role == Role.GUARDIAN else [],
+        "student_id": student_id,
+        "threshold": threshold,
+        "exports": _export_links(request),
+    }
+    return render(request, "attendance/report_me.html", context)
+
+
+@role_required(Role.TEACHER, Role.ADMIN)
+@require_GET
+def teacher_report(request):
+    """Per class and subject, then per student of the chosen class; a teacher sees only sessions they teach or cover."""
+    classes = reports.teacher_classes(user=request.user)
+    key = request.GET.get("class") or ""
+    klass = reports.class_get_for_viewer(classes=classes, key=key) if key else None
+    default = reports.default_period(institute_id=request.user.institute_id)
+    form = TeacherReportForm(request.GET, default=default, classes=classes)
+    period = form.period()
+    fmt = _export_format(request)
+    detail = reports.class_report(user=request.user, klass=klass, period=period) if klass else None
+    if fmt and detail:
+        return exports.table_response(
+            fmt=fmt,
+            filename=f"attendance-{klass.section}-{klass.subject_code}-{period.date_from}-{period.date_to}",
+            headers=["Roll number", "Student", *REPORT_HEADERS],
+            rows=[[r["roll_number"], r["name"], *_numbers(r)] for r in detail["rows"]]
+            + [["", "Whole class", *_numbers(detail["total"])]],
+        )
+    overview = reports.class_overview(user=request.user, period=period)
+    if fmt:
+        return exports.table_response(
+            fmt=fmt,
+            filename=f"attendance-classes-{period.date_from}-{period.date_to}",
+            headers=["Section", "Subject code", "Subject", "Sessions", "Students", *REPORT_HEADERS],
+            rows=[[r["section"], r["code"], r["name"], r["sessions"], r["students"], *_numbers(r)] for r in overview],
+        )
+    context = {
+        "form": form,
+        "period": period,
+        "overview": overview,
+        "detail": detail,
+        "threshold": reports.warn_below(),
+        "exports": _export_links(request),
+    }
+    return render(request, "attendance/report_teacher.html", context)
+
+
+ADMIN_TABLES = ("groups", "lowest", "missing")
+MISSING_SHOWN = 100  # on the page; the downloads carry every row
+
+
+@role_required(Role.ADMIN)
+@require_GET
+def admin_report(request):
+    """The institute by course, year, section or subject; the lowest attendance; present but missing lessons."""
+    institute_id = request.user.institute_id
+    default = reports.default_period(institute_id=institute_id)
+    form = AdminReportForm(request.GET, default=default, group_labels=reports.GROUP_LABELS)
+    period, options = form.period(), form.options()
+    fmt = _export_format(request)
+    table = request.GET.get("table") if request.GET.get("table") in ADMIN_TABLES else "groups"
+    need = {table} if fmt else set(ADMIN_TABLES)
+    grouped = (
+        reports.institute_report(institute_id=institute_id, group_by=options["group_by"], period=period)
+        if "groups" in need
+        else None
+    )
+    lowest = (
+        reports.lowest_attendance(institute_id=institute_id, period=period, min_sessions=options["min_sessions"])
+        if "lowest" in need
+        else None
+    )
+    missing = reports.present_but_missing(institute_id=institute_id, date=options["day"]) if "missing" in need else None
+    if fmt:
+        return _admin_export(fmt=fmt, table=table, period=period, day=options["day"], tables=(grouped, lowest, missing))
+    query = request.GET.copy()
+    query.pop("format", None)
+    context = {
+        "form": form,
+        "period": period,
+        "options": options,
+        "group_label": reports.GROUP_LABELS[options["group_by"]],
+        "grouped": grouped,
+        "lowest": lowest,
+        "missing": missing[:MISSING_SHOWN],
+        "missing_more": max(0, len(missing) - MISSING_SHOWN),
+        "threshold": reports.warn_below(),
+        "exports": {t: {fmt: f"?{_with(query, table=t, format=fmt)}" for fmt in exports.FORMATS} for t in ADMIN_TABLES},
+    }
+    return render(request, "attendance/report_admin.html", context)
+
+
+def _admin_export(*, fmt: str, table: str, period, day, tables):
+    grouped, lowest, missing = tables
+    span = f"{period.date_from}-{period.date_to}"
+    if table == "lowest":
+        headers = ["Roll number", "Student", "Section", *REPORT_HEADERS]
+        rows = [[r["roll_number"], r["name"], r["section"], *_numbers(r)] for r in lowest]
+        return exports.table_response(fmt=fmt, filename=f"attendance-lowest-{span}", headers=headers, rows=rows)
+    if table == "missing":
+        headers = ["Roll number", "Student", "Section", "Classes attended", "Classes missed", "Missed subjects"]
+        rows = [[r["roll_number"], r["name"], r["section"], r["attended"], r["absent"], r["missed"]] for r in missing]
+        return exports.table_response(fmt=fmt, filename=f"attendance-missing-{day}", headers=headers, rows=rows)
+    headers = [reports.GROUP_LABELS[grouped["group_by"]], *REPORT_HEADERS]
+    rows = [[r["label"], *_numbers(r)] for r in grouped["rows"]]
+    rows.append(["Whole institute", *_numbers(grouped["total"])])
+    filename = f"attendance-by-{grouped['group_by']}-{span}"
+    return exports.table_response(fmt=fmt, filename=filename, headers=headers, rows=rows)
+
+
+def _with(query, **values) -> str:
+    query = query.copy()
+    for name, value in values.items():
+        query[name] = value
+    return query.urlencode()

@@ -63,7 +63,9 @@ def test_save_then_edit_keeps_one_record_per_student_and_audits(klass):
 
 def test_the_save_is_a_constant_number_of_queries(klass, django_assert_num_queries):
     save(klass)  # the session exists from here on
-    with django_assert_num_queries(10):
+    # Savepoint, session (locked), the class with its stored marks, the upsert, session, its topics, audit,
+    # release; the students and guardians to tell live are looked up after commit, by the worker.
+    with django_assert_num_queries(8):
         save(klass, marks=marks(klass, s0="absent"))
 
 
@@ -227,3 +229,15 @@ def test_entries_of_other_days_cannot_be_marked_today(klass):
     )
     with pytest.raises(ValidationError, match="is on"):
         register_save(entry=other_day, date=klass["date"], marks=marks(klass), actor=klass["teacher"])
+
+
+def test_a_save_tells_the_class_and_its_guardians_live_after_commit(klass, django_capture_on_commit_callbacks):
+    from utils.models import LiveEvent
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = save(klass, marks=marks(klass, s0="absent"))
+    told = set(LiveEvent.objects.filter(event="attendance").values_list("user_id", flat=True))
+    students = {s.user_id for s in klass["students"]}
+    guardians = {klass["guardian"].pk, klass["other_guardian"].guardian.user_id}
+    assert told == students | guardians
+    assert LiveEvent.objects.filter(event="attendance").first().data == f'{{"session": {result["session"].pk}}}'

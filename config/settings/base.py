@@ -23,7 +23,7 @@ DJANGO_APPS = [
     "django.contrib.humanize",
 ]
 THIRD_PARTY_APPS = ["django_htmx", "axes", "django_celery_beat"]
-LOCAL_APPS = ["accounts", "enrollment", "timetable", "attendance", "announcements", "audit", "utils"]
+LOCAL_APPS = ["accounts", "enrollment", "timetable", "attendance", "announcements", "audit", "utils", "ai_features"]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
@@ -166,6 +166,8 @@ if CELERY_BROKER_URL == "filesystem://":
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(BASE_DIR / "var" / "celery" / "processed"),
         "store_processed": False,
+        # The folder is checked every second by default; a tenth keeps each hop of the first run quick.
+        "polling_interval": 0.1,
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
@@ -195,6 +197,9 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # The AI SDKs' HTTP clients log every request at INFO.
+        "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
     },
 }
 
@@ -221,3 +226,29 @@ CELERY_BEAT_SCHEDULE["publish-due-announcements"] = {
 ATTENDANCE_LOCK_HOURS = env.int("ATTENDANCE_LOCK_HOURS", default=48)
 ATTENDANCE_WARN_BELOW = env.int("ATTENDANCE_WARN_BELOW", default=75)
 ATTENDANCE_CONSECUTIVE_ABSENCES = env.int("ATTENDANCE_CONSECUTIVE_ABSENCES", default=3)
+
+# AI study assistant (ai_features/): which provider answers, and how hard it may be used. The offline provider
+# (answers from the student's own records, no network) is the default, so a first run needs no key.
+AI_PROVIDER = env("AI_PROVIDER", default="offline")  # offline | openai | groq
+AI_MODEL = env("AI_MODEL", default="")  # empty: the provider's default model
+AI_BASE_URL = env("AI_BASE_URL", default="")  # empty: the provider's public endpoint
+AI_API_KEY = env("AI_API_KEY", default="")  # empty: OPENAI_API_KEY / GROQ_API_KEY
+AI_TIMEOUT = env.float("AI_TIMEOUT", default=20.0)  # seconds per call (the SDKs' own default is 10 minutes)
+AI_MAX_RETRIES = env.int("AI_MAX_RETRIES", default=2)  # after a timeout, 429 or 5xx
+AI_RETRY_BACKOFF = env.float("AI_RETRY_BACKOFF", default=1.0)  # seconds before the first retry, doubled each time
+AI_MAX_TOKENS = env.int("AI_MAX_TOKENS", default=600)
+AI_FALLBACK_OFFLINE = env.bool("AI_FALLBACK_OFFLINE", default=True)  # answer from the records when the provider fails
+AI_RATE_LIMIT = env.int("AI_RATE_LIMIT", default=10)  # messages per person per window (Django cache)
+AI_RATE_WINDOW_SECONDS = env.int("AI_RATE_WINDOW_SECONDS", default=60)
+AI_DAILY_QUOTA = env.int("AI_DAILY_QUOTA", default=100)  # messages per person per day (counted in the database)
+AI_HISTORY_MESSAGES = env.int("AI_HISTORY_MESSAGES", default=12)  # earlier turns sent with a question
+AI_PHRASE_RECOMMENDATIONS = env.bool("AI_PHRASE_RECOMMENDATIONS", default=True)  # only when a provider is online
+# Daily study recommendations: the window the rules read, how long one reason stays quiet, chunk size per task.
+RECOMMENDATION_WINDOW_DAYS = env.int("RECOMMENDATION_WINDOW_DAYS", default=30)
+RECOMMENDATION_DEDUPE_DAYS = env.int("RECOMMENDATION_DEDUPE_DAYS", default=7)
+RECOMMENDATION_EXPIRE_DAYS = env.int("RECOMMENDATION_EXPIRE_DAYS", default=21)
+RECOMMENDATION_CHUNK_SIZE = env.int("RECOMMENDATION_CHUNK_SIZE", default=500)
+CELERY_BEAT_SCHEDULE["daily-study-recommendations"] = {
+    "task": "ai_features.tasks.recommendations_run_task",
+    "schedule": crontab(hour=5, minute=30),
+}

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AiFeaturesConfig(AppConfig):
+    name = "ai_features"
+    verbose_name = "AI study assistant"

@@ -1,0 +1,131 @@
+"""The student context: what the assistant may know, what it must never see, and its query budget."""
+
+import datetime
+import json
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from accounts.models import Role
+from ai_features.models import StudyRecommendation
+from ai_features.selectors import student_context
+from ai_features.tests.conftest import ASHA_CONTACT, BALA_CONTACT
+from ai_features.tests.factories import lesson
+from enrollment.models import Enrollment
+from enrollment.tests.factories import SubjectFactory, TopicFactory
+
+pytestmark = pytest.mark.django_db
+
+#: Queries to build one student's context on a cold timetable cache, whatever the amount of data:
+#: profile, current enrolments, attendance per subject, topics of lessons missed/attended, the week's
+#: shape (the term's configuration, then its slots or the institute's), the section's lessons, and
+#: the open recommendations (their evidence names their subject).
+CONTEXT_QUERIES = 8
+
+
+def test_context_has_profile_subjects_attendance_timetable_and_recommendations(world):
+    StudyRecommendation.objects.create(
+        institute_id=world["student"].institute_id,
+        student=world["student"],
+        type="catch_up",
+        reason_key=f"catch_up:{world['subject'].pk}",
+        title="Catch up on 1 missed topic in Data Structures",
+        description="You missed Linked lists.",
+        confidence=0.9,
+        data={"subject": {"id": world["subject"].pk, "code": "CS201", "name": "Data Structures"}},
+        generated_on=timezone.localdate(),
+    ).subjects.add(world["subject"])
+
+    context = student_context(student_id=world["student"].pk)
+
+    assert context["student"] == {
+        "first_name": "Asha",
+        "programme": "Computer Science",
+        "class": "CS 2-A",
+        "year": 2,
+        "term": "2026-27 semester 1",
+    }
+    by_code = {s["code"]: s for s in context["subjects"]}
+    assert set(by_code) == {"CS201", "CS202"}
+    ds = by_code["CS201"]
+    assert ds["attendance"] == {
+        "lessons_recorded": 2,
+        "attended": 1,
+        "absent": 1,
+        "late": 0,
+        "excused": 0,
+        "percent": 50.0,
+    }
+    assert ds["understanding_average_of_5"] == 2.0
+    assert ds["missed_topics"] == ["Linked lists"]
+    assert by_code["CS202"]["attendance"]["late"] == 1 and by_code["CS202"]["missed_topics"] == []
+    assert context["attendance_this_term"] == {"lessons_recorded": 3, "attended": 2, "percent": 66.7}
+    today = context["timetable"]["today"]
+    teacher = world["teacher"].user.full_name
+    assert today["lessons"] == [
+        {"time": "09:00–09:50", "subject": "CS201 Data Structures", "room": "B-204", "teacher": teacher}
+    ]
+    assert [lesson["subject"] for lesson in context["timetable"]["tomorrow"]["lessons"]] == ["CS202 Algorithms"]
+    assert context["open_recommendations"][0]["subjects"] == ["CS201"]
+    assert context["asked_by"] == "the student"
+    assert student_context(student_id=world["student"].pk, audience=Role.GUARDIAN)["asked_by"].startswith("a guardian")
+
+
+def test_context_never_holds_contact_details_guardians_or_other_students(world):
+    text = json.dumps(student_context(student_id=world["student"].pk), default=str)
+    for value in (*ASHA_CONTACT.values(), *BALA_CONTACT.values()):
+        assert str(value) not in text
+    assert "2007" not in text  # the date of birth in any format
+    for other in ("Bala", "Iyer", "Meera", "CS2A001", "CS2A002"):  # another student, the guardian, roll numbers
+        assert other not in text
+    assert "Rao" not in text  # only the first name is used
+
+
+def _grow(world, *, subjects: int, lessons: int, recommendations: int):
+    """More of everything: subjects with enrolments, marked lessons with topics, recommendations."""
+    student, term = world["student"], world["term"]
+    today = timezone.localdate()
+    for n in range(subjects):
+        subject = SubjectFactory(programme=world["subject"].programme, year=2, code=f"X{n:02d}", name=f"Extra {n}")
+        Enrollment.objects.create(institute_id=term.institute_id, student=student, subject=subject, term=term)
+        topic = TopicFactory(subject=subject, order=1, title=f"Topic {n}")
+        for k in range(lessons):
+            lesson(
+                term=term,
+                section=world["section"],
+                subject=subject,
+                teacher=world["teacher"],
+                slot=world["slot"],
+                date=today - datetime.timedelta(days=k),
+                topics=[topic],
+                understanding=3,
+                marks={student: "absent" if k % 3 else "present", world["bala"]: "present"},
+            )
+    for n in range(recommendations):
+        StudyRecommendation.objects.create(
+            institute_id=term.institute_id,
+            student=student,
+            type="attendance",
+            reason_key=f"r{n}",
+            title=f"R{n}",
+            description="d",
+            confidence=0.5,
+            generated_on=today - datetime.timedelta(days=n),
+            data={"subject": {"id": world["subject"].pk, "code": "CS201", "name": "Data Structures"}},
+        ).subjects.add(world["subject"])
+
+
+@pytest.mark.parametrize(("subjects", "lessons", "recommendations"), [(0, 0, 0), (12, 6, 10)])
+def test_context_is_built_in_a_constant_number_of_queries(
+    world, django_assert_num_queries, subjects, lessons, recommendations
+):
+    _grow(world, subjects=subjects, lessons=lessons, recommendations=recommendations)
+    cache.clear()  # the timetable grid from the database, not its cache
+    with django_assert_num_queries(CONTEXT_QUERIES):
+        context = student_context(student_id=world["student"].pk)
+    assert len(context["subjects"]) == 2 + subjects
+    assert len(context["open_recommendations"]) == min(5, recommendations)
+    # With the timetable cached, three queries fewer (the week's shape and the lessons).
+    with django_assert_num_queries(CONTEXT_QUERIES - 3):
+        student_context(student_id=world["student"].pk)
