@@ -207,7 +207,15 @@ def seed_demo(*, students: int = 60, teachers: int | None = None) -> dict:
     _past_results(institute=institute, term=previous, sections=sections)
     lessons = demo_week(institute=institute, term=term, sections=sections, actor=admin)
     enrolled = sum(section_enrol(section=s, term=term, actor=admin)["created"] for s in sections)
+    from attendance.demo import demo_attendance
+
+    marks = demo_attendance(institute=institute, term=term, actor=admin)
+    _welcome(institute=institute, admin=admin)
+    from ai_features.services import recommendations_run
+
+    transaction.on_commit(recommendations_run)  # today's study recommendations, made by the worker
     return {
+        "marks": marks,
         "institute": institute.name,
         "students": created_students,
         "guardians": created_guardians,
@@ -340,3 +348,18 @@ def _past_results(*, institute, term, sections) -> None:
                     )
                 )
     Enrollment.objects.bulk_create(rows)
+
+
+def _welcome(*, institute, admin) -> None:
+    """One announcement for everyone, the first time."""
+    from announcements.models import Announcement
+    from announcements.services import announcement_create
+
+    if not Announcement.objects.filter(institute=institute).exists():
+        announcement_create(
+            author=admin,
+            title="Welcome to the new term",
+            body="Timetables are up. Check **today's lessons** on your dashboard, and ask the "
+            "study assistant what to revise.",
+            audience="all",
+        )

@@ -20,7 +20,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Demo data ready for {result['institute']}: {result['students']} new students, "
                 f"{result['guardians']} new guardians, {result['lessons']} new lessons, "
-                f"{result['enrolments']} new enrolments ({time.perf_counter() - started:.1f}s)."
+                f"{result['enrolments']} new enrolments, {result['marks']} attendance marks "
+                f"({time.perf_counter() - started:.1f}s)."
             )
         self.stdout.write("  Demo logins (username / password):")
         for role, username, password in demo_logins():
