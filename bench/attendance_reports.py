@@ -25,10 +25,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _postgres import fresh_database, is_postgres  # noqa: E402
 
 BENCH_DB = "campus_bench_reports"
 SECTION_SIZE = 25
@@ -51,39 +52,8 @@ def parse_args():
 def prepare_database() -> tuple[str, callable]:
     """Point DATABASE_URL at an empty bench database; return a label and a cleanup function."""
     url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        import psycopg2
-
-        parsed = urlparse(url)
-        if parsed.hostname not in ("localhost", "127.0.0.1", "::1", None, ""):
-            sys.exit(f"The bench runs on a local PostgreSQL only, not on {parsed.hostname}.")
-        admin = psycopg2.connect(
-            dbname="postgres",
-            user=parsed.username,
-            password=parsed.password,
-            host=parsed.hostname,
-            port=parsed.port or 5432,
-        )
-        admin.autocommit = True
-
-        def recreate(create: bool):
-            with admin.cursor() as cursor:
-                cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-                if create:
-                    cursor.execute(f"CREATE DATABASE {BENCH_DB}")
-
-        recreate(True)
-        os.environ["DATABASE_URL"] = urlunparse(parsed._replace(path=f"/{BENCH_DB}"))
-
-        def cleanup(keep: bool):
-            from django.db import connections
-
-            connections.close_all()
-            if not keep:
-                recreate(False)
-            admin.close()
-
-        return f"PostgreSQL {parsed.hostname}:{parsed.port or 5432}/{BENCH_DB}", cleanup
+    if is_postgres(url):
+        return fresh_database(url, BENCH_DB)
     folder = tempfile.mkdtemp(prefix="campus-bench-")
     path = Path(folder) / "bench.sqlite3"
     os.environ["DATABASE_URL"] = f"sqlite:///{path}"

@@ -1,0 +1,45 @@
+"""A throwaway PostgreSQL database for a benchmark, on the server DATABASE_URL names (local only)."""
+
+import os
+import sys
+from urllib.parse import urlparse, urlunparse
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgres://", "postgresql://", "pgsql://"))
+
+
+def fresh_database(url: str, name: str):
+    """Drop and create `name` on that server and point DATABASE_URL at it; return (label, cleanup(keep))."""
+    import psycopg2
+
+    parsed = urlparse(url)
+    if parsed.hostname not in ("localhost", "127.0.0.1", "::1", None, ""):
+        sys.exit(f"The bench runs on a local PostgreSQL only, not on {parsed.hostname}.")
+    admin = psycopg2.connect(
+        dbname="postgres",
+        user=parsed.username,
+        password=parsed.password,
+        host=parsed.hostname,
+        port=parsed.port or 5432,
+    )
+    admin.autocommit = True
+
+    def recreate(create: bool) -> None:
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            if create:
+                cursor.execute(f"CREATE DATABASE {name}")
+
+    recreate(True)
+    os.environ["DATABASE_URL"] = urlunparse(parsed._replace(path=f"/{name}"))
+
+    def cleanup(keep: bool) -> None:
+        from django.db import connections
+
+        connections.close_all()
+        if not keep:
+            recreate(False)
+        admin.close()
+
+    return f"PostgreSQL {parsed.hostname}:{parsed.port or 5432}/{name}", cleanup
