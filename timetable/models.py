@@ -220,10 +220,17 @@ class TimetableSuggestion(InstituteOwned):
     """A generated week for a scope of a term, reviewed by an admin before it replaces the current one."""
 
     term = models.ForeignKey("enrollment.Term", on_delete=models.CASCADE, related_name="suggestions")
-    section = models.ForeignKey("enrollment.ClassSection", on_delete=models.CASCADE, null=True, blank=True,
-                                related_name="+", help_text=_("Only this section; empty with no course = whole term."))
-    programme = models.ForeignKey("enrollment.Programme", on_delete=models.CASCADE, null=True, blank=True,
-                                  related_name="+")
+    section = models.ForeignKey(
+        "enrollment.ClassSection",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Only this section; empty with no course = whole term."),
+    )
+    programme = models.ForeignKey(
+        "enrollment.Programme", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     year = models.PositiveSmallIntegerField(null=True, blank=True)
     algorithm = models.CharField(max_length=10, choices=Algorithm.choices, default=Algorithm.AUTO)
     time_limit = models.PositiveIntegerField(default=30, validators=[MinValueValidator(5), MaxValueValidator(600)])
@@ -237,8 +244,7 @@ class TimetableSuggestion(InstituteOwned):
     conflicts_resolved = models.PositiveIntegerField(default=0)
     error = models.CharField(max_length=500, blank=True)
     requested_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, related_name="+")
-    reviewed_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True,
-                                    related_name="+")
+    reviewed_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
     implemented_at = models.DateTimeField(null=True, blank=True)
 

@@ -24,8 +24,12 @@ urlpatterns = [
     path("generate/", generation_views.generate, name="generate"),
     path("suggestions/<int:suggestion_id>/", generation_views.suggestion_detail, name="suggestion"),
     *[
-        path(f"suggestions/<int:suggestion_id>/{action}/", generation_views.suggestion_action, {"action": action},
-             name=f"suggestion_{action}")
+        path(
+            f"suggestions/<int:suggestion_id>/{action}/",
+            generation_views.suggestion_action,
+            {"action": action},
+            name=f"suggestion_{action}",
+        )
         for action in ("cancel", "approve", "reject", "implement")
     ],
 ]

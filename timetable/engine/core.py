@@ -109,6 +109,11 @@ class Compiled:
             self.c_md_w.append(HARD_W if c.min_days_hard else W.min_days)
             self.c_unav.append({d * P + p for d, p in c.unavailable if 0 <= d < D and 0 <= p < P})
         self.w_stab = W.room_stability
+        # suitable rooms, cheapest then smallest first (room re-matching picks the first free one)
+        self.c_rooms_by_fit = [
+            sorted(rs, key=lambda r, ci=ci: (self.c_room_pen[ci][r], rooms[r].capacity)) if rs and rs[0] >= 0 else rs
+            for ci, rs in enumerate(self.c_rooms)
+        ]
 
         # lessons
         self.lkey: list[tuple[str, int]] = []
@@ -120,6 +125,13 @@ class Compiled:
                 self.lc.append(ci)
                 self.ldur.append(c.durations[k])
         self.N = len(self.lkey)
+        self.e_courses: list[list[int]] = [[] for _ in range(self.E)]
+        for ci in range(self.C):
+            for e in self.c_ents[ci]:
+                self.e_courses[e].append(ci)
+        self.c_lessons: list[list[int]] = [[] for _ in range(self.C)]
+        for i, ci in enumerate(self.lc):
+            self.c_lessons[ci].append(i)
         self.lesson_index = {k: i for i, k in enumerate(self.lkey)}
         self._starts_cache: dict[tuple[int, int], list[int]] = {}
         self.l_starts = []
@@ -176,6 +188,7 @@ class Compiled:
                     tbl[0] = 0
                 self.ent_day_tbl.append(tbl)
         self._tbl_spec = {id(v): k for k, v in self._tables.items()}
+        self.e_weekly = [bool(w) for w in self.ent_week]
         self.full = (1 << P) - 1
 
     # ------------------------------------------------------------------------------------------
@@ -226,7 +239,17 @@ class Compiled:
     def week_cost(self, e: int, masks: list[int]) -> float:
         D = self.D
         feats = [self.features(d, masks[e * D + d]) for d in range(D)]
-        return sum(w * limit_week_excess(lim, feats) for lim, w in self.ent_week[e])
+        v = 0
+        for lim, w in self.ent_week[e]:
+            ex = limit_week_excess(lim, feats)
+            if ex:
+                v += w * ex
+                if w >= HARD_W and lim.kind == "max_days_weekly":
+                    # search guidance for a violated hard limit: also count the lessons on the
+                    # lightest surplus days, so emptying a day lesson by lesson pays off
+                    hrs = sorted(f[0] for f in feats if f[0] > 0)
+                    v += (HARD_W // (2 * self.P)) * sum(hrs[:ex])
+        return v
 
 
 class _Lim:
@@ -326,7 +349,7 @@ class State:
     # ---- incremental updates ---------------------------------------------------------------
     def add(self, i: int, t: int, r: int) -> float:
         cp = self.cp
-        T, D = cp.T, cp.D
+        T = cp.T
         c = cp.lc[i]
         L = cp.ldur[i]
         self.start[i] = t
@@ -335,10 +358,14 @@ class State:
         span = ((1 << L) - 1) << cp.tper[t]
         delta = cp.c_time_pen[c][t] - UNPLACED_W
         eocc, mask, tbls = self.eocc, self.mask, cp.ent_day_tbl
+        D = cp.D
         for e in cp.c_ents[c]:
             base = e * T + t
-            for u in range(base, base + L):
-                eocc[u] = i
+            if L == 1:
+                eocc[base] = i
+            else:
+                for u in range(base, base + L):
+                    eocc[u] = i
             k = e * D + d
             m = mask[k]
             m2 = m | span
@@ -348,15 +375,18 @@ class State:
             if v2 is None:
                 v2 = cp.fill(tbl, m2)
             delta += v2 - tbl[m]
-            if cp.ent_week[e]:
+            if cp.e_weekly[e]:
                 w = cp.week_cost(e, mask)
                 delta += w - self.week[e]
                 self.week[e] = w
         if r >= 0:
             base = r * T + t
             rocc = self.rocc
-            for u in range(base, base + L):
-                rocc[u] = i
+            if L == 1:
+                rocc[base] = i
+            else:
+                for u in range(base, base + L):
+                    rocc[u] = i
             cr = c * cp.R + r
             n = self.croom[cr]
             self.croom[cr] = n + 1
@@ -379,7 +409,7 @@ class State:
 
     def remove(self, i: int) -> float:
         cp = self.cp
-        T, D = cp.T, cp.D
+        T = cp.T
         c = cp.lc[i]
         L = cp.ldur[i]
         t = self.start[i]
@@ -390,10 +420,14 @@ class State:
         span = ((1 << L) - 1) << cp.tper[t]
         delta = UNPLACED_W - cp.c_time_pen[c][t]
         eocc, mask, tbls = self.eocc, self.mask, cp.ent_day_tbl
+        D = cp.D
         for e in cp.c_ents[c]:
             base = e * T + t
-            for u in range(base, base + L):
-                eocc[u] = FREE
+            if L == 1:
+                eocc[base] = FREE
+            else:
+                for u in range(base, base + L):
+                    eocc[u] = FREE
             k = e * D + d
             m = mask[k]
             m2 = m & ~span
@@ -403,15 +437,18 @@ class State:
             if v2 is None:
                 v2 = cp.fill(tbl, m2)
             delta += v2 - tbl[m]
-            if cp.ent_week[e]:
+            if cp.e_weekly[e]:
                 w = cp.week_cost(e, mask)
                 delta += w - self.week[e]
                 self.week[e] = w
         if r >= 0:
             base = r * T + t
             rocc = self.rocc
-            for u in range(base, base + L):
-                rocc[u] = FREE
+            if L == 1:
+                rocc[base] = FREE
+            else:
+                for u in range(base, base + L):
+                    rocc[u] = FREE
             cr = c * cp.R + r
             n = self.croom[cr] - 1
             self.croom[cr] = n

@@ -3,15 +3,23 @@
 The search never breaks a structural hard constraint: every move is checked against the occupancy
 arrays before it is applied. Moves:
 
-* *move*: a lesson to a random legal (start, room) of its domain when that place is free;
-* *swap*: when the target room is taken at that start by a lesson of the same length, the two
-  lessons exchange their places (if both stay legal);
+* *Kempe chain* (the default time move): a lesson goes to another start; the lessons of the two
+  times that conflict with it (shared teacher or atomic group), transitively, exchange times with it
+  (:func:`kempe_chain`); each keeps its room when free at its new time, else takes the cheapest free
+  suitable room (:func:`kempe_apply`). A chain of one lesson is a plain move. Chains are capped
+  (``chain_limit``) in optimisation and unbounded in repair;
+* *room*: a lesson changes room at the same time, swapping with the lesson there; the target room is
+  half of the time one the course already uses (room stability); sometimes all the course's lessons
+  go to that room at once (:func:`course_room_move`);
+* *swap*: two lessons of the same length exchange (time, room);
+* *spread*: a lesson of a course spread over too few days goes to a day the course does not use;
 * *insert/eject*: an unplaced lesson is put at a random legal place, evicting whatever blocks it
   (they become unplaced) — unplaced lessons weigh UNPLACED_W, so the search empties them first.
 
-The cost delta comes from the incremental :class:`~timetable.engine.core.State` (remove + add; undo
-on rejection). The temperature follows a geometric schedule over the budget (time or iterations),
-reheating when the search has not improved for a while.
+While hard violations remain, half of the lessons picked are ones involved in a violation
+(conflict-directed). The cost delta comes from the incremental :class:`~timetable.engine.core.State`
+(remove + add; undo on rejection). The temperature starts from sampled move deltas (or ``t_start``)
+and falls geometrically over the budget (time or iterations), optionally reheating on stagnation.
 """
 
 from __future__ import annotations
@@ -58,11 +66,15 @@ def anneal(
     should_stop=None,
     progress=None,
     t_start: float | None = None,
-    t_end_ratio: float = 0.005,
+    t_end_ratio: float = 0.03,
     started: float | None = None,
     target: float = 0,
     reheat_after: int | None = 10**12,
-    p_time_swap: float = 0.3,
+    p_room: float = 0.2,
+    p_course_room: float = 0.04,
+    p_swap: float = 0.3,
+    chain_limit: int = 6,
+    p_spread: float = 0.05,
 ) -> dict:
     """Improve ``st`` in place until the deadline/iteration budget; leaves the best found in ``st``."""
     cp = st.cp
@@ -72,7 +84,7 @@ def anneal(
     total_time = max(1e-3, deadline - begin)
     movable = cp.movable
     nm = len(movable)
-    stats = {"iterations": 0, "accepted": 0, "improvements": 0, "reheats": 0}
+    stats = {"iterations": 0, "accepted": 0, "improvements": 0, "reheats": 0, "kempe": 0}
     if nm == 0:
         return stats
     best_cost = st.cost
@@ -85,9 +97,17 @@ def anneal(
     lc, ldur, l_starts, l_startok = cp.lc, cp.ldur, cp.l_starts, cp.l_startok
     c_rooms, c_roomok = cp.c_rooms, cp.c_roomok
     locked = cp.locked
-    start, room, rocc, eocc = st.start, st.room, st.rocc, st.eocc
-    c_ents = cp.c_ents
+    start, room, rocc = st.start, st.room, st.rocc
     fits, add, remove = st.fits, st.add, st.remove
+    c_lessons = cp.c_lessons
+    nrooms = st.nrooms
+    mark = [0] * cp.N
+    stamp = 0
+    hot: list[int] = []
+    if not any(cp.c_needs_room):
+        p_room = p_course_room = p_swap = 0.0  # room and swap moves need rooms
+    spread = _spread_lessons(st)
+    cday, tday, D = st.cday, cp.tday, cp.D
     it = 0
     accepted = 0
     last_report = begin
@@ -120,18 +140,30 @@ def anneal(
                 t0 = max(t_end * 4, t0 * 0.7)
                 stats["reheats"] += 1
                 last_improve_it = it
+            if st.cost >= HARD_W and (it & 1023 == 0 or not hot):
+                hot = _hot_lessons(st)
+            elif hot and st.cost < HARD_W:
+                hot = []
+            if it & 4095 == 0:
+                spread = _spread_lessons(st)
             if progress is not None and now - last_report >= 0.5:
                 last_report = now
                 progress(cp.N - _unplaced(best), best_cost, now - started)
-        i = movable[int(rnd() * nm)]
+        # conflict-directed half of the time: a lesson involved in a hard violation
+        i = hot[int(rnd() * len(hot))] if hot and rnd() < 0.5 else movable[int(rnd() * nm)]
+        spread_move = False
+        if spread and rnd() < p_spread:
+            # a lesson of a course on too few days, to a day the course does not use
+            i = spread[int(rnd() * len(spread))]
+            spread_move = start[i] >= 0
         t0_i = start[i]
         c = lc[i]
         starts = l_starts[i]
         rooms = c_rooms[c]
-        t = starts[int(rnd() * len(starts))]
-        r = rooms[int(rnd() * len(rooms))]
         if t0_i < 0:
             # insert an unplaced lesson, ejecting its blockers
+            t = starts[int(rnd() * len(starts))]
+            r = rooms[int(rnd() * len(rooms))]
             bl = st.blockers(i, t, r)
             if bl is None:
                 continue
@@ -154,33 +186,25 @@ def anneal(
                 last_improve_it = it
                 stats["improvements"] += 1
             continue
-        r0 = room[i]
-        if t == t0_i and r == r0:
-            continue
-        j = rocc[r * T + t] if r >= 0 else FREE
-        if j in (FREE, i):
-            if not fits(i, t, r):
-                if rnd() >= p_time_swap:
+        u = rnd()
+        old = st.cost
+        if u < p_room:
+            # room change at the same time, biased to the rooms the course already uses
+            if len(rooms) < 2 or rooms[0] < 0:
+                continue
+            if rnd() < 0.5:
+                sib = c_lessons[c]
+                r = room[sib[int(rnd() * len(sib))]]
+                if r < 0:
                     continue
-                # time swap with the single lesson of a shared teacher/group that blocks t
-                j = -1
-                L = ldur[i]
-                for e in c_ents[c]:
-                    for u in range(e * T + t, e * T + t + L):
-                        o = eocc[u]
-                        if o >= 0 and o != i:
-                            if j >= 0 and o != j:
-                                j = -2
-                                break
-                            j = o
-                    if j == -2:
-                        break
-                if j < 0 or start[j] != t or ldur[j] != L or j in locked or lc[j] == c or not l_startok[j][t0_i]:
+            else:
+                r = rooms[int(rnd() * len(rooms))]
+            if u < p_course_room and nrooms[c] > 1:
+                # all the course's lessons into that room
+                recs = course_room_move(st, c, r)
+                if recs is None:
                     continue
-                rj = room[j]
-                if not fits(i, t, r0, i, j) or not fits(j, t0_i, rj, i, j):
-                    continue
-                delta = remove(i) + remove(j) + add(i, t, r0) + add(j, t0_i, rj)
+                delta = st.cost - old
                 if delta <= 0 or rnd() < exp(-delta / temp):
                     accepted += 1
                     if st.cost < best_cost - 1e-9:
@@ -189,12 +213,46 @@ def anneal(
                         last_improve_it = it
                         stats["improvements"] += 1
                 else:
-                    remove(i)
-                    remove(j)
-                    add(i, t0_i, r0)
-                    add(j, t, rj)
+                    course_room_undo(st, recs)
                 continue
-            delta = remove(i) + add(i, t, r)
+            rec = room_move(st, i, r)
+            if rec is None:
+                continue
+            delta = st.cost - old
+            if delta <= 0 or rnd() < exp(-delta / temp):
+                accepted += 1
+                if st.cost < best_cost - 1e-9:
+                    best_cost = st.cost
+                    best = st.snapshot()
+                    last_improve_it = it
+                    stats["improvements"] += 1
+            else:
+                room_undo(st, i, rec)
+            continue
+        t = starts[int(rnd() * len(starts))]
+        if spread_move:
+            for _ in range(4):
+                if cday[c * D + tday[t]] == 0:
+                    break
+                t = starts[int(rnd() * len(starts))]
+            u = 1.0
+        if t == t0_i:
+            continue
+        if u < p_swap:
+            # exchange places with the lesson in a random suitable room at t
+            r = rooms[int(rnd() * len(rooms))]
+            if r < 0:
+                continue
+            j = rocc[r * T + t]
+            r0 = room[i]
+            if j < 0 or start[j] != t or ldur[j] != ldur[i] or j in locked:
+                continue
+            cj = lc[j]
+            if cj == c or not l_startok[j][t0_i] or not c_roomok[cj][r0]:
+                continue
+            if not fits(i, t, r, i, j) or not fits(j, t0_i, r0, i, j):
+                continue
+            delta = remove(i) + remove(j) + add(i, t, r) + add(j, t0_i, r0)
             if delta <= 0 or rnd() < exp(-delta / temp):
                 accepted += 1
                 if st.cost < best_cost - 1e-9:
@@ -204,28 +262,30 @@ def anneal(
                     stats["improvements"] += 1
             else:
                 remove(i)
+                remove(j)
                 add(i, t0_i, r0)
+                add(j, t, r)
             continue
-        if j < 0 or start[j] != t or ldur[j] != ldur[i] or j in locked:
+        # Kempe chain between the two times (a plain move when nothing conflicts)
+        stamp += 1
+        chain = kempe_chain(st, i, t, mark, stamp, chain_limit)
+        if chain is None:
             continue
-        cj = lc[j]
-        if cj == c or not l_startok[j][t0_i] or not c_roomok[cj][r0]:
+        olds = kempe_apply(st, chain, t)
+        if olds is None:
             continue
-        if not fits(i, t, r, i, j) or not fits(j, t0_i, r0, i, j):
-            continue
-        delta = remove(i) + remove(j) + add(i, t, r) + add(j, t0_i, r0)
+        delta = st.cost - old
         if delta <= 0 or rnd() < exp(-delta / temp):
             accepted += 1
+            if len(chain) > 1:
+                stats["kempe"] += 1
             if st.cost < best_cost - 1e-9:
                 best_cost = st.cost
                 best = st.snapshot()
                 last_improve_it = it
                 stats["improvements"] += 1
         else:
-            remove(i)
-            remove(j)
-            add(i, t0_i, r0)
-            add(j, t, r)
+            kempe_undo(st, olds)
     st.load(*best)
     stats["iterations"] = it
     stats["accepted"] = accepted
@@ -233,5 +293,220 @@ def anneal(
     return stats
 
 
+def _hot_lessons(st: State) -> list[int]:
+    """Movable lessons involved in a hard violation (hard min days, hard daily/weekly limits)."""
+    cp = st.cp
+    D = cp.D
+    bad = set()
+    for c in range(cp.C):
+        if cp.c_md_w[c] >= HARD_W and st.ndays[c] < cp.c_min_days[c]:
+            bad.add(c)
+    mask, tbls = st.mask, cp.ent_day_tbl
+    for e in range(cp.E):
+        hit = st.week[e] >= HARD_W
+        if not hit:
+            for k in range(e * D, e * D + D):
+                if tbls[k][mask[k]] >= HARD_W:
+                    hit = True
+                    break
+        if hit:
+            bad.update(cp.e_courses[e])
+    out = []
+    for c in sorted(bad):
+        for i in cp.c_lessons[c]:
+            if st.start[i] >= 0 and i not in cp.locked:
+                out.append(i)
+    return out
+
+
+def _spread_lessons(st: State) -> list[int]:
+    """Movable placed lessons of courses spread over fewer days than their minimum (soft)."""
+    cp = st.cp
+    out = []
+    for c in range(cp.C):
+        if st.ndays[c] < cp.c_min_days[c]:
+            for i in cp.c_lessons[c]:
+                if st.start[i] >= 0 and i not in cp.locked and cp.l_starts[i]:
+                    out.append(i)
+    return out
+
+
 def _unplaced(snap) -> int:
     return sum(1 for s in snap[0] if s < 0)
+
+
+# ---- Kempe chains and room moves ----------------------------------------------------------------
+
+
+def kempe_chain(st: State, i: int, t2: int, mark: list[int], stamp: int, limit: int = 64) -> list[int] | None:
+    """Lessons that must exchange starts with placed lesson ``i`` between its start and ``t2``.
+
+    The chain is the connected component of ``i`` in the conflict graph (shared teacher or atomic
+    group) restricted to the lessons starting at the two times: moving all of them keeps every
+    teacher and group free of clashes. ``None`` when a member is locked, cannot start at its new
+    time, has another length or only partly overlaps, or the chain grows beyond ``limit``.
+    ``mark``/``stamp`` is a scratch array (``mark[x] == stamp`` means "in the chain").
+    """
+    cp = st.cp
+    T = cp.T
+    t1 = st.start[i]
+    L = cp.ldur[i]
+    if t1 == t2 or (L > 1 and cp.tday[t1] == cp.tday[t2] and -L < t1 - t2 < L):
+        return None
+    start, eocc = st.start, st.eocc
+    ldur, lc, c_ents, l_startok, locked = cp.ldur, cp.lc, cp.c_ents, cp.l_startok, cp.locked
+    chain = [i]
+    mark[i] = stamp
+    k = 0
+    while k < len(chain):
+        x = chain[k]
+        k += 1
+        b = t2 if start[x] == t1 else t1
+        if not l_startok[x][b]:
+            return None
+        for e in c_ents[lc[x]]:
+            base = e * T + b
+            for u in range(base, base + L):
+                o = eocc[u]
+                if o == FREE or (o >= 0 and mark[o] == stamp):
+                    continue
+                if o < 0 or start[o] != b or ldur[o] != L or o in locked:
+                    return None
+                mark[o] = stamp
+                chain.append(o)
+        if len(chain) > limit:
+            return None
+    return chain
+
+
+def free_room(st: State, x: int, t: int) -> int:
+    """Cheapest room for lesson ``x`` (not placed) free over its span at ``t``; -2 when none."""
+    cp = st.cp
+    c = cp.lc[x]
+    T = cp.T
+    L = cp.ldur[x]
+    rocc = st.rocc
+    croom = st.croom
+    base_c = c * cp.R
+    pen = cp.c_room_pen[c]
+    w_stab = cp.w_stab if st.nrooms[c] else 0
+    best = -2
+    best_k = None
+    for r in cp.c_rooms_by_fit[c]:
+        u0 = r * T + t
+        ok = True
+        for u in range(u0, u0 + L):
+            if rocc[u] != FREE:
+                ok = False
+                break
+        if not ok:
+            continue
+        k = pen[r] + (0 if croom[base_c + r] else w_stab)
+        if best_k is None or k < best_k:
+            best, best_k = r, k
+            if k <= pen[r] and croom[base_c + r]:
+                break
+    return best
+
+
+def kempe_apply(st: State, chain: list[int], t2: int) -> list | None:
+    """Exchange the chain's lessons between the two times (rooms kept when free, else the cheapest
+    free room). Returns the undo record, or ``None`` (state unchanged) when a lesson finds no room."""
+    cp = st.cp
+    T = cp.T
+    start, room, rocc = st.start, st.room, st.rocc
+    t1 = start[chain[0]]
+    olds = [(x, start[x], room[x]) for x in chain]
+    for x in chain:
+        st.remove(x)
+    pending = None
+    for x, a, r in olds:
+        b = t2 if a == t1 else t1
+        if r >= 0:
+            L = cp.ldur[x]
+            u0 = r * T + b
+            for u in range(u0, u0 + L):
+                if rocc[u] != FREE:
+                    if pending is None:
+                        pending = []
+                    pending.append((x, b))
+                    break
+            else:
+                st.add(x, b, r)
+        else:
+            st.add(x, b, -1)
+    if pending is not None:
+        for x, b in pending:
+            r = free_room(st, x, b)
+            if r == -2:
+                kempe_undo(st, olds)
+                return None
+            st.add(x, b, r)
+    return olds
+
+
+def kempe_undo(st: State, olds: list) -> None:
+    start = st.start
+    for x, _, _ in olds:
+        if start[x] >= 0:
+            st.remove(x)
+    for x, a, r in olds:
+        st.add(x, a, r)
+
+
+def room_move(st: State, i: int, r: int) -> tuple[int, int] | None:
+    """Put placed lesson ``i`` in room ``r`` at the same time, swapping rooms with the lesson there
+    (same start and length, which fits ``i``'s room). Returns ``(j, old_room)`` for the undo
+    (``j == -1`` without swap), or ``None`` when not possible (state unchanged)."""
+    cp = st.cp
+    T = cp.T
+    t = st.start[i]
+    r0 = st.room[i]
+    if r == r0 or r0 < 0:
+        return None
+    L = cp.ldur[i]
+    rocc = st.rocc
+    j = rocc[r * T + t]
+    if j == FREE:
+        for u in range(r * T + t + 1, r * T + t + L):
+            if rocc[u] != FREE:
+                return None
+        st.remove(i)
+        st.add(i, t, r)
+        return (-1, r0)
+    if j < 0 or st.start[j] != t or cp.ldur[j] != L or j in cp.locked or not cp.c_roomok[cp.lc[j]][r0]:
+        return None
+    st.remove(i)
+    st.remove(j)
+    st.add(i, t, r)
+    st.add(j, t, r0)
+    return (j, r0)
+
+
+def room_undo(st: State, i: int, rec: tuple[int, int]) -> None:
+    j, r0 = rec
+    t = st.start[i]
+    r = st.room[i]
+    st.remove(i)
+    if j >= 0:
+        st.remove(j)
+        st.add(j, t, r)
+    st.add(i, t, r0)
+
+
+def course_room_move(st: State, c: int, r: int) -> list | None:
+    """Move every lesson of course ``c`` into room ``r`` (room stability), each by :func:`room_move`
+    where possible. Returns the undo record (``None`` when no lesson moved)."""
+    recs = []
+    room = st.room
+    for x in st.cp.c_lessons[c]:
+        if room[x] >= 0 and room[x] != r and x not in st.cp.locked:
+            rec = room_move(st, x, r)
+            if rec is not None:
+                recs.append((x, rec))
+    return recs or None
+
+
+def course_room_undo(st: State, recs: list) -> None:
+    for x, rec in reversed(recs):
+        room_undo(st, x, rec)

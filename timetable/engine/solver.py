@@ -65,7 +65,8 @@ def solve(
 
     ``greedy``: constructor only (fast). ``cpsat``: CP-SAT times model then a room assignment model,
     warm-started from the greedy. ``local``: greedy (or ``initial``) then simulated annealing.
-    ``auto``: greedy → CP-SAT if lessons are left unplaced → simulated annealing until the time limit.
+    ``auto``: greedy → repair by annealing on the hard-violation scale (Kempe chains,
+    conflict-directed) → CP-SAT if still infeasible → simulated annealing until the time limit.
 
     ``progress(placed, best_cost, elapsed)`` is called periodically (``best_cost`` is ``None`` while
     lessons are unplaced); ``should_stop()`` returning true cancels and returns the best so far.
@@ -100,10 +101,10 @@ def solve(
     def feasible(state):
         return state.cost < HARD_W
 
-    if algorithm == "auto" and not feasible(st) and not clock.stopped():
-        # quick repair by local search first: often enough, and much cheaper than CP-SAT
+    def repair(name, budget):
+        # hard violations weigh HARD_W: anneal on that scale (soft costs are noise here), with
+        # unbounded Kempe chains and conflict-directed lesson choice
         t = time.monotonic()
-        budget = min(0.15 * clock.left(), 10.0)
         info = anneal(
             st,
             rng,
@@ -112,9 +113,16 @@ def solve(
             progress=progress,
             started=clock.t0,
             target=HARD_W - 1,
+            t_start=0.1 * HARD_W,
+            t_end_ratio=0.01,
+            chain_limit=cp.N,
         )
-        stats["repair"] = info
-        phase("repair", st, t)
+        stats[name] = info
+        phase(name, st, t)
+
+    if algorithm == "auto" and not feasible(st) and not clock.stopped():
+        # quick repair by local search first: often enough, and much cheaper than CP-SAT
+        repair("repair", min(0.15 * clock.left(), 10.0))
 
     if algorithm == "cpsat" or (algorithm == "auto" and not feasible(st) and not clock.stopped()):
         from .cpsat import cpsat_improve
@@ -131,7 +139,7 @@ def solve(
             feasibility_only=algorithm == "auto",
         )
         stats["cpsat"] = info
-        if (st2.unplaced, st2.cost) < (st.unplaced, st.cost):
+        if (st2.unplaced, st2.cost) <= (st.unplaced, st.cost):
             st = st2
         phase("cpsat", st, t)
 
@@ -147,6 +155,8 @@ def solve(
             progress=progress,
             started=clock.t0,
             target=HARD_W - 1 if stop_when_feasible else 0,
+            # still infeasible after repair and CP-SAT: short chains (pair swaps) fix the rest best
+            chain_limit=6 if feasible(st) else 2,
         )
         stats["local"] = info
         phase("local", st, t)

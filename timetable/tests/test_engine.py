@@ -512,3 +512,133 @@ def test_state_load_and_snapshot():
     fresh = State(cp)
     fresh.load(*snap)
     assert fresh.cost == cost and fresh.solution() == s.solution()
+
+
+# ---- neighbourhoods: Kempe chains, room moves (validity and incremental cost) ----------------
+
+
+def _assert_legal_and_consistent(problem, state):
+    ev = evaluate(problem, state.solution())
+    assert [v for v in ev.hard if v.kind != "unplaced"] == []
+    assert state.cost == pytest.approx(ev.cost + UNPLACED_W * state.unplaced)
+    assert state.cost == pytest.approx(state.recompute_cost())
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_problems(), st.integers(0, 100))
+def test_property_kempe_and_room_moves_keep_timetable_valid(problem, seed):
+    from timetable.engine.local import (
+        course_room_move,
+        course_room_undo,
+        kempe_apply,
+        kempe_chain,
+        kempe_undo,
+        room_move,
+        room_undo,
+    )
+
+    cp = Compiled(problem)
+    state = greedy(cp, seed=seed)
+    rng = random.Random(seed)
+    mark = [0] * cp.N
+    placed = [i for i in cp.movable if state.start[i] >= 0]
+    if not placed:
+        return
+    for stamp in range(1, 60):
+        i = rng.choice(placed)
+        before = (state.snapshot(), state.cost)
+        kind = rng.random()
+        if kind < 0.6:
+            t1, t2 = state.start[i], rng.choice(cp.l_starts[i])
+            chain = kempe_chain(state, i, t2, mark, stamp, limit=cp.N)
+            if chain is None:
+                continue
+            rec = kempe_apply(state, chain, t2)
+            if rec is None:
+                assert (state.snapshot(), state.cost) == before
+                continue
+            assert state.start[i] == t2
+            assert all(state.start[x] == (t2 if s == t1 else t1) for x, s, _ in rec)
+            _assert_legal_and_consistent(problem, state)
+            if rng.random() < 0.5:
+                kempe_undo(state, rec)
+                assert state.snapshot() == before[0] and state.cost == pytest.approx(before[1])
+        elif kind < 0.9:
+            r = rng.choice(cp.c_rooms[cp.lc[i]])
+            rec = room_move(state, i, r)
+            if rec is None:
+                assert (state.snapshot(), state.cost) == before
+                continue
+            assert state.room[i] == r
+            _assert_legal_and_consistent(problem, state)
+            if rng.random() < 0.5:
+                room_undo(state, i, rec)
+                assert state.snapshot() == before[0] and state.cost == pytest.approx(before[1])
+        else:
+            c = cp.lc[i]
+            r = rng.choice(cp.c_rooms[c])
+            rec = course_room_move(state, c, r)
+            if rec is None:
+                continue
+            _assert_legal_and_consistent(problem, state)
+            if rng.random() < 0.5:
+                course_room_undo(state, rec)
+                assert state.snapshot() == before[0] and state.cost == pytest.approx(before[1])
+    _assert_legal_and_consistent(problem, state)
+
+
+def test_kempe_chain_swaps_conflicting_lessons():
+    # curriculum Q: a and b; teacher T: b and c. a at 0, b at 1, c at 0 in another group.
+    # Moving a to time 1 drags b to 0, which drags c (same teacher as b) to 1.
+    courses = [
+        Course("a", teacher="ta", lessons=1, groups=("Q",)),
+        Course("b", teacher="T", lessons=1, groups=("Q",)),
+        Course("c", teacher="T", lessons=1, groups=("R",)),
+    ]
+    p = Problem(days=1, periods=3, rooms=[Room("r1", 50), Room("r2", 50)], courses=courses)
+    from timetable.engine.local import kempe_apply, kempe_chain
+
+    cp = Compiled(p)
+    sol = {("a", 0): (0, 0, "r1"), ("b", 0): (0, 1, "r1"), ("c", 0): (0, 0, "r2")}
+    state = state_from_solution(cp, sol)
+    a, b, c = (cp.lesson_index[(x, 0)] for x in "abc")
+    chain = kempe_chain(state, a, 1, [0] * cp.N, 1)
+    assert sorted(chain) == sorted([a, b, c])
+    assert kempe_apply(state, chain, 1) is not None
+    assert (state.start[a], state.start[b], state.start[c]) == (1, 0, 1)
+    # a and c both moved to 1: two rooms, so both fit; rooms kept where possible
+    assert {state.room[a], state.room[c]} == {0, 1}
+    _assert_legal_and_consistent(p, state)
+
+
+def test_course_room_move_restores_stability():
+    courses = [Course("a", teacher="t", lessons=3, students=10)]
+    p = Problem(days=3, periods=1, rooms=[Room("r1", 50), Room("r2", 50)], courses=courses)
+    from timetable.engine.local import course_room_move
+
+    cp = Compiled(p)
+    sol = {("a", 0): (0, 0, "r1"), ("a", 1): (1, 0, "r2"), ("a", 2): (2, 0, "r2")}
+    state = state_from_solution(cp, sol)
+    assert state.cost == 1  # room stability: 2 rooms
+    assert course_room_move(state, 0, cp.room_index["r1"]) is not None
+    assert state.cost == 0
+    _assert_legal_and_consistent(p, state)
+
+
+def test_hard_max_days_guidance_only_when_violated():
+    # the search guidance for a violated hard max-days limit never changes a feasible cost
+    courses = [Course("a", teacher="t", lessons=3)]
+    p = Problem(
+        days=3,
+        periods=2,
+        rooms=[Room("r", 50)],
+        courses=courses,
+        teachers={"t": Teacher("t", limits=(Limit("max_days_weekly", 2, hard=True),))},
+    )
+    cp = Compiled(p)
+    ok = {("a", 0): (0, 0, "r"), ("a", 1): (0, 1, "r"), ("a", 2): (1, 0, "r")}
+    state = state_from_solution(cp, ok)
+    assert state.cost < 10_000
+    assert state.cost == evaluate(p, state.solution()).cost
+    res = solve(p, "auto", time_limit=5, seed=1)
+    assert res.feasible
