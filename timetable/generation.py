@@ -4,7 +4,7 @@ import logging
 import time
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Role, TeacherProfile
@@ -86,10 +86,13 @@ def suggestion_generate(*, suggestion_id: int) -> str:
         if now - last["t"] < PROGRESS_EVERY_S:
             return
         last["t"] = now
-        TimetableSuggestion.objects.filter(pk=suggestion_id).update(
-            progress={"placed": placed, "best": best, "elapsed": round(elapsed, 1)}
-        )
-        live.publish_now(user_ids=watchers, event="generator", data={"id": suggestion_id})
+        try:  # progress is best effort: a busy database must not stop the run
+            TimetableSuggestion.objects.filter(pk=suggestion_id).update(
+                progress={"placed": placed, "best": best, "elapsed": round(elapsed, 1)}
+            )
+            live.publish_now(user_ids=watchers, event="generator", data={"id": suggestion_id})
+        except DatabaseError as exc:
+            logger.info("progress of suggestion %s not saved: %s", suggestion_id, exc)
 
     def should_stop() -> bool:
         now = time.monotonic()

@@ -17,7 +17,7 @@ import re
 from collections.abc import AsyncIterator
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, OperationalError, transaction
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -118,8 +118,16 @@ class _DatabaseSubscription:
     async def open(self) -> None:
         from utils.models import LiveEvent
 
-        # Start from now: nothing published before the page connected is replayed.
-        self.last_id = await LiveEvent.objects.order_by("-id").values_list("id", flat=True).afirst() or 0
+        # Start from now: nothing published before the page connected is replayed. A database busy with
+        # a writer (SQLite) gets a few short retries before the stream gives up.
+        for attempt in range(5):
+            try:
+                self.last_id = await LiveEvent.objects.order_by("-id").values_list("id", flat=True).afirst() or 0
+                return
+            except OperationalError:
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.2)
 
     async def get(self, timeout: float) -> list[tuple[str, str]]:
         from utils.models import LiveEvent
@@ -127,10 +135,14 @@ class _DatabaseSubscription:
         await asyncio.sleep(max(min(settings.LIVE_POLL_SECONDS, timeout), 0))
         rows = LiveEvent.objects.filter(user_id=self.user_id, id__gt=self.last_id).order_by("id")
         events = []
-        async for row_id, event, data in rows.values_list("id", "event", "data")[:200]:
-            self.last_id = row_id
-            if (event, data or "{}") not in events:  # a burst of the same event refreshes a page once
-                events.append((event, data or "{}"))
+        try:
+            async for row_id, event, data in rows.values_list("id", "event", "data")[:200]:
+                self.last_id = row_id
+                if (event, data or "{}") not in events:  # a burst of the same event refreshes a page once
+                    events.append((event, data or "{}"))
+        except OperationalError as exc:
+            # SQLite busy or locked by a writer for a moment: keep the stream, read again at the next poll.
+            logger.info("live: polling for user %s deferred: %s", self.user_id, exc)
         return events
 
     async def close(self) -> None:
