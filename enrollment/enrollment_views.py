@@ -11,7 +11,8 @@ from enrollment import imports, selectors, services
 from enrollment.enrollment_forms import EnrolForm, PromoteForm
 from enrollment.models import Subject
 from timetable.selectors import current_term_for, section_get, term_get, terms_for
-from utils.forms import CsvUploadForm, attach_errors
+from utils.csvfiles import csv_import_page
+from utils.forms import attach_errors
 from utils.permissions import role_required
 
 
@@ -162,18 +163,14 @@ def withdraw(request, enrollment_id):
 
 
 def _import_page(request, *, title, columns, run):
-    form = CsvUploadForm(request.POST or None, request.FILES or None)
-    report = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            report = run(form.content, form.cleaned_data["confirm"])
-        except ValidationError as exc:
-            attach_errors(form, exc)
-        else:
-            if report.applied:
-                messages.success(request, f"Imported {len(report.rows)} rows.")
-                return redirect(request.get_full_path())
-    return render(request, "csv_import.html", {"form": form, "report": report, "title": title, "columns": columns})
+    return csv_import_page(
+        request,
+        title=title,
+        columns=columns,
+        run=run,
+        done_url=request.get_full_path(),
+        success=lambda report: f"Imported {len(report.rows)} rows.",
+    )
 
 
 @role_required(Role.ADMIN)

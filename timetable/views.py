@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -15,7 +16,8 @@ from timetable import selectors, services
 from timetable.forms import CopyWeekForm, EntryForm
 from timetable.ical import calendar_for
 from timetable.models import CalendarFeed, TimeSlot, Weekday
-from utils.forms import CsvUploadForm, attach_errors
+from utils.csvfiles import csv_import_page
+from utils.forms import attach_errors
 from utils.permissions import role_required
 
 
@@ -196,29 +198,16 @@ def week_clear(request, term_id, section_id):
 @require_http_methods(["GET", "POST"])
 def csv_import(request, term_id):
     term = selectors.term_get(institute=request.user.institute, term_id=term_id)
-    form = CsvUploadForm(request.POST or None, request.FILES or None)
-    report = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            report = services.entries_import_csv(
-                term=term, content=form.content, actor=request.user, apply=form.cleaned_data["confirm"]
-            )
-        except ValidationError as exc:
-            attach_errors(form, exc)
-        else:
-            if report.applied:
-                messages.success(request, f"Imported {len(report.rows)} lessons into {term}.")
-                return redirect("timetable:overview", term_id=term.pk)
-    return render(
+    return csv_import_page(
         request,
-        "csv_import.html",
-        {
-            "form": form,
-            "report": report,
-            "columns": services.CSV_COLUMNS,
-            "title": f"Import lessons into {term}",
-            "help": services.CSV_HELP,
-        },
+        title=f"Import lessons into {term}",
+        columns=services.CSV_COLUMNS,
+        help_text=services.CSV_HELP,
+        run=lambda content, apply: services.entries_import_csv(
+            term=term, content=content, actor=request.user, apply=apply
+        ),
+        success=lambda report: f"Imported {len(report.rows)} lessons into {term}.",
+        done_url=reverse("timetable:overview", args=[term.pk]),
     )
 
 

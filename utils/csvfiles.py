@@ -47,3 +47,29 @@ def refuse_if_rejected(report: Report) -> None:
         raise ValidationError(
             f"{len(report.rejected)} rows are refused; fix them and check again. Nothing was imported."
         )
+
+
+def csv_import_page(request, *, title: str, columns: list[str], run, success, done_url: str, help_text: str = ""):
+    """The shared upload page: check the file (dry run), import only when confirmed and clean.
+
+    `run(content, apply)` returns a Report or raises ValidationError; `success(report)` is the message
+    shown after a real import, before going to `done_url`.
+    """
+    from django.contrib import messages
+    from django.shortcuts import redirect, render
+
+    from utils.forms import CsvUploadForm, attach_errors
+
+    form = CsvUploadForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            report = run(form.content, form.cleaned_data["confirm"])
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        else:
+            if report.applied:
+                messages.success(request, success(report))
+                return redirect(done_url)
+    context = {"form": form, "report": report, "title": title, "columns": columns, "help": help_text}
+    return render(request, "csv_import.html", context)
