@@ -75,6 +75,12 @@ class ClassSession(InstituteOwned):
 class AttendanceRecord(InstituteOwned):
     # No index of their own: (session, student) and (student, status) below lead with them. Every saved mark
     # updates each index of this table, so two fewer make a register save cheaper.
+    # No foreign-key constraint in the database for `institute` and `marked_by` either: PostgreSQL checks
+    # each such constraint row by row (a trigger and a row lock per mark), which cost half of a 200-student
+    # save (bench/attendance_save.py). The service copies `institute` from the session, whose own
+    # constraint holds it, and `marked_by` from the signed-in actor; deletes still cascade or set null in
+    # Django. `session` and `student`, which no service can vouch for, keep theirs.
+    institute = models.ForeignKey("accounts.Institute", on_delete=models.CASCADE, related_name="+", db_constraint=False)
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="records", db_index=False)
     student = models.ForeignKey(
         "accounts.StudentProfile", on_delete=models.CASCADE, related_name="attendance", db_index=False
@@ -85,7 +91,9 @@ class AttendanceRecord(InstituteOwned):
     understanding = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
-    marked_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, related_name="+")
+    marked_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, related_name="+", db_constraint=False
+    )
     guardians_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

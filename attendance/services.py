@@ -18,6 +18,8 @@ from utils import live
 from utils.models import NotificationKind
 from utils.notifications import Message, notify
 
+STATUSES = frozenset(AttendanceStatus.values)  # built once: `.values` makes a new list on every call
+
 
 @dataclass(frozen=True)
 class Mark:
@@ -52,32 +54,53 @@ def _may_mark(*, actor: User, entry, session: ClassSession | None) -> None:
 
 
 def _session_locked(*, entry, date) -> ClassSession:
-    """The lesson's session on `date`, locked until the transaction ends; created first if there is none.
-
-    No savepoint is needed for the race of two first saves: the INSERT ignores a session created meanwhile
-    (ON CONFLICT DO NOTHING waits for the other transaction), and the SELECT after it locks that one.
-    """
+    """The lesson's session on `date`, locked until the transaction ends; created first if there is none."""
+    values = {
+        "institute_id": entry.institute_id,
+        "entry_id": entry.pk,
+        "date": date,
+        "term_id": entry.term_id,
+        "slot_id": entry.slot_id,
+        "subject_id": entry.subject_id,
+        "teacher_id": entry.teacher_id,
+        "section_id": entry.section_id,
+    }
+    connection = connections[router.db_for_write(ClassSession)]
+    if connection.vendor == "postgresql":
+        return _session_upsert(connection, values)
     # No ordering: the model's default one would join (and so also lock) the time slot.
     sessions = ClassSession.objects.select_for_update().filter(entry=entry, date=date).order_by()
     session = sessions.first()
     if session is None:
-        ClassSession.objects.bulk_create(
-            [
-                ClassSession(
-                    institute_id=entry.institute_id,
-                    entry=entry,
-                    date=date,
-                    term=entry.term,
-                    slot=entry.slot,
-                    subject=entry.subject,
-                    teacher=entry.teacher,
-                    section=entry.section,
-                )
-            ],
-            ignore_conflicts=True,
-        )
+        # No savepoint is needed for the race of two first saves: the INSERT ignores a session created
+        # meanwhile (ON CONFLICT DO NOTHING waits for the other transaction), and the SELECT after it
+        # locks that one.
+        ClassSession.objects.bulk_create([ClassSession(**values)], ignore_conflicts=True)
         session = sessions.get()
     return session
+
+
+def _session_upsert(connection, values: dict) -> ClassSession:
+    """PostgreSQL: find or create the session and lock it in one statement (one round trip, not three).
+
+    INSERT … ON CONFLICT DO UPDATE locks the row it finds, waits for a concurrent first save of the same
+    register to commit, and RETURNING hands back the row as stored, so its `taken_at` decides the lock period.
+    """
+    meta, qn = ClassSession._meta, connection.ops.quote_name
+    session = ClassSession(**values)
+    # Every column as an INSERT would write it (defaults, auto_now stamps), as bulk_create prepares them.
+    fields = [f for f in meta.local_concrete_fields if not f.primary_key]
+    params = [f.get_db_prep_save(f.pre_save(session, True), connection) for f in fields]
+    entry_col, date_col = qn(meta.get_field("entry").column), qn(meta.get_field("date").column)
+    # Only quoted names from the model go into the SQL text; every value is a parameter. The WHERE matches
+    # the partial unique index (sessions without a timetable entry, one-to-one ones, have no such key).
+    sql = (
+        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({entry_col}, {date_col}) WHERE {entry_col} IS NOT NULL "
+        f"DO UPDATE SET {entry_col} = EXCLUDED.{entry_col} RETURNING *"
+    )
+    return next(iter(ClassSession.objects.raw(sql, params)))
 
 
 @transaction.atomic
@@ -128,7 +151,7 @@ def register_save(
             f"{len(strangers)} of the students sent are not enrolled in this class. Reload the page and try again."
         )
     for mark in marks:
-        if mark.status not in AttendanceStatus.values:
+        if mark.status not in STATUSES:
             raise ValidationError(f"'{mark.status}' is not a status.")
     before = {pk: mark for pk, mark in stored.items() if mark[0] is not None}
     now = timezone.now()
@@ -173,7 +196,9 @@ def _records_upsert(*, session: ClassSession, rows: list[tuple], actor: User, no
     On PostgreSQL the rows travel as five arrays through `unnest` in one INSERT … ON CONFLICT: the same
     statement `bulk_create(update_conflicts=True)` writes, without building a model instance and a
     placeholder group per student, which at 200 students halves the save (bench/attendance_save.py).
-    Other databases use bulk_create itself.
+    Each array is sent as one text literal (`'{1,2,…}'`), which the server reads with the array type's
+    input function, rather than as psycopg2's `ARRAY[1,2,…]`, an expression of one node per value for the
+    planner: at 200 students that is 3.5 ms instead of 6.4 ms. Other databases use bulk_create itself.
     """
     if not rows:
         return
@@ -215,9 +240,25 @@ def _records_upsert(*, session: ClassSession, rows: list[tuple], actor: User, no
             for f in ("status", "minutes_late", "note", "understanding", "marked_by", "updated_at")
         )
     )
-    columns = [list(values) for values in zip(*rows, strict=True)]
+    students, statuses, minutes, notes, understanding = zip(*rows, strict=True)
+    columns = [_int_array(students), _text_array(statuses), _int_array(minutes), _text_array(notes)]
+    columns.append(_int_array(understanding))
     with connection.cursor() as cursor:
         cursor.execute(sql, [now, now, session.institute_id, session.pk, actor.pk, *columns])
+
+
+def _int_array(values) -> str:
+    """A PostgreSQL array literal of integers and None: `{1,NULL,3}`."""
+    return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+
+
+def _text_array(values) -> str:
+    """A PostgreSQL array literal of strings: `{"present","O'Neil \\"Jr\\""}`.
+
+    Every element is double-quoted with backslash and double quote escaped, so commas, braces, spaces and the
+    word NULL inside a note stay text; the literal itself travels as an ordinary parameter.
+    """
+    return "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 
 def _after_save(*, session: ClassSession) -> None:

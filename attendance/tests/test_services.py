@@ -69,6 +69,33 @@ def test_the_save_is_a_constant_number_of_queries(klass, django_assert_num_queri
         save(klass, marks=marks(klass, s0="absent"))
 
 
+def test_the_first_save_finds_creates_and_locks_the_session_in_one_query_on_postgresql(
+    klass, django_assert_num_queries
+):
+    # Savepoint, session, the class with its stored marks, the upsert, session update, audit, release; on
+    # PostgreSQL one INSERT … ON CONFLICT … RETURNING finds or creates the session and locks it, elsewhere
+    # a SELECT, an INSERT and a SELECT do.
+    with django_assert_num_queries(7 if connection.vendor == "postgresql" else 9):
+        save(klass, marks=marks(klass, s0="absent"))
+    session = ClassSession.objects.get()
+    assert (session.taken_by, session.entry, session.slot) == (klass["teacher"], klass["entry"], klass["slot"])
+    assert session.institute_id == klass["entry"].institute_id and session.created_at is not None
+
+
+def test_notes_with_quotes_commas_braces_and_backslashes_are_stored_as_typed(klass):
+    # On PostgreSQL the marks travel as array literals: every awkward character must survive the trip.
+    notes = ['Said "here", then left', "O'Neil \\ back{slash} {1,2}", "NULL", ""]
+    sent = [
+        Mark(student_id=s.pk, status="absent", note=note, understanding=None if k % 2 else k + 1)
+        for k, (s, note) in enumerate(zip(klass["students"], notes, strict=True))
+    ]
+    save(klass, marks=sent)
+    stored = dict(AttendanceRecord.objects.values_list("student_id", "note"))
+    assert stored == {m.student_id: m.note for m in sent}
+    understanding = dict(AttendanceRecord.objects.values_list("student_id", "understanding"))
+    assert understanding == {m.student_id: m.understanding for m in sent}
+
+
 def test_duplicate_students_are_refused_and_nothing_is_saved(klass):
     twice = marks(klass) + [Mark(student_id=klass["students"][0].pk, status="absent")]
     with pytest.raises(ValidationError, match="Asha Rao appear.s. twice"):
@@ -245,3 +272,12 @@ def test_a_save_tells_the_class_and_its_guardians_live_after_commit(
     guardians = {klass["guardian"].pk, klass["other_guardian"].guardian.user_id}
     assert told == students | guardians
     assert LiveEvent.objects.filter(event="attendance").first().data == f'{{"session": {result["session"].pk}}}'
+
+
+def test_deleting_the_marking_user_keeps_the_marks_without_a_marker(klass, admin_user):
+    # `marked_by` has no constraint in the database (a per-row check on every save); Django still sets it
+    # to null when the user goes, so no mark points at a user who is gone.
+    save(klass, actor=admin_user)
+    admin_user.delete()
+    assert AttendanceRecord.objects.count() == 4
+    assert set(AttendanceRecord.objects.values_list("marked_by", flat=True)) == {None}
