@@ -58,7 +58,29 @@ def _sample_t0(st: State, rng: random.Random, samples: int = 400) -> float:
     return max(0.5, pos[len(pos) // 2] * 0.5)
 
 
-def anneal(
+def anneal(st: State, rng: random.Random, deadline: float, engine: str = "auto", **kw) -> dict:
+    """Improve ``st`` in place until the deadline/iteration budget; leaves the best found in ``st``.
+
+    ``engine``: ``"kernel"`` (the compiled loop of :mod:`timetable.engine.kernel`), ``"python"``
+    (the reference loop, :func:`anneal_python`), or ``"auto"``: the kernel when it supports the
+    problem (Numba available, few enough periods per day), else Python. Both have the same moves,
+    parameters and cost semantics.
+    """
+    from . import kernel
+
+    if engine not in ("auto", "kernel", "python"):
+        raise ValueError(f"unknown engine {engine!r}")
+    use_kernel = engine == "kernel" or (engine == "auto" and kernel.supported(st.cp))
+    if use_kernel:
+        if not kernel.supported(st.cp):
+            raise ValueError("the compiled kernel does not support this problem")
+        return kernel.anneal_kernel(st, rng, deadline, **kw)
+    info = anneal_python(st, rng, deadline, **kw)
+    info["engine"] = "python"
+    return info
+
+
+def anneal_python(
     st: State,
     rng: random.Random,
     deadline: float,
