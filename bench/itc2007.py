@@ -1,6 +1,6 @@
 """ITC-2007 track 3 benchmark of the timetable generator.
 
-    python bench/itc2007.py [FOLDER] [--seconds N] [--out DIR] [--seed S] [--algorithm auto]
+    python bench/itc2007.py [FOLDER] [--seconds N] [--out DIR] [--seed S] [--algorithm auto] [--workers W]
 
 Runs the generator on every ``.ctt`` in FOLDER (default ``../shared/bench/itc2007`` beside the
 repository), N seconds each, writes ``DIR/<instance>.sol`` in the competition format, re-reads and
@@ -31,6 +31,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(ROOT / "var" / "bench-itc2007"))
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--algorithm", default="auto")
+    ap.add_argument("--workers", type=int, default=2, help="cores for CP-SAT and parallel annealing runs")
     args = ap.parse_args(argv)
     files = sorted(Path(args.folder).glob("*.ctt"))
     if not files:
@@ -44,7 +45,7 @@ def main(argv=None) -> int:
     for f in files:
         inst, problem = itc2007.load(f)
         t = time.monotonic()
-        res = solve(problem, algorithm=args.algorithm, time_limit=args.seconds, seed=args.seed)
+        res = solve(problem, algorithm=args.algorithm, time_limit=args.seconds, seed=args.seed, workers=args.workers)
         secs = time.monotonic() - t
         text = itc2007.format_solution(res.solution)
         (out / f"{f.stem}.sol").write_text(text)

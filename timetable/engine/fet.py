@@ -174,6 +174,7 @@ def parse_fet(text: str) -> FetImport:
             "starts": None,  # hard allowed starts
             "pref_times": set(),
             "rooms": None,  # hard allowed rooms
+            "home": None,  # hard home rooms: used only without hard preferred rooms (as FET)
             "pref_rooms": set(),
             "needs_room": False,
         }
@@ -317,14 +318,16 @@ def parse_fet(text: str) -> FetImport:
         elif tag in ("ConstraintTeacherHomeRoom", "ConstraintTeacherHomeRooms"):
             rs = {_t(el, "Room")} if tag.endswith("Room") else set(_all(el, "Preferred_Room"))
             for a in acts.values():
-                if _t(el, "Teacher") in a["teachers"]:
-                    restrict(a, "rooms", rs, hard, w)
+                # as FET: only the activities whose only teacher is this one
+                if a["teachers"] == (_t(el, "Teacher"),):
+                    restrict(a, "home", rs, hard, w)
                     a["needs_room"] = True
         elif tag in ("ConstraintStudentsSetHomeRoom", "ConstraintStudentsSetHomeRooms"):
             rs = {_t(el, "Room")} if tag.endswith("Room") else set(_all(el, "Preferred_Room"))
             for a in acts.values():
-                if _t(el, "Students") in a["students"]:
-                    restrict(a, "rooms", rs, hard, w)
+                # as FET: only the activities whose only students set is this one
+                if a["students"] == (_t(el, "Students"),):
+                    restrict(a, "home", rs, hard, w)
                     a["needs_room"] = True
         elif tag == "ConstraintMinDaysBetweenActivities":
             ids = [int(x) for x in _all(el, "Activity_Id")]
@@ -353,6 +356,9 @@ def parse_fet(text: str) -> FetImport:
             imp.skipped[tag] += 1
 
     # ---- activities -> courses ---------------------------------------------------------------
+    for a in acts.values():
+        if a["rooms"] is None and a["home"] is not None:
+            a["rooms"] = a["home"]
     by_group: dict[int, list[dict]] = defaultdict(list)
     for aid in sorted(acts):
         a = acts[aid]

@@ -89,8 +89,8 @@ HEADER = 64
 # SF: cost, best cost, then the weekly cost of each entity
 SF_COST, SF_BEST, SF_WEEK = 0, 1, 2
 # scratch rows of the work array
-W_MARK, W_CHAIN, W_OX, W_OA, W_OR, W_PEND, W_RX, W_RJ, W_RR, W_BL, W_BT, W_BR, W_HOT, W_SPREAD = range(14)
-NWORK = 14
+W_MARK, W_CHAIN, W_OX, W_OA, W_OR, W_PEND, W_RX, W_RJ, W_RR, W_BL, W_BT, W_BR, W_HOT, W_SPREAD, W_OX2 = range(15)
+NWORK = 17  # W_OX2, W_OA2, W_OR2: the undo record of a compound move's second chain
 
 
 class Layout:
@@ -618,35 +618,35 @@ def k_free_room(I, F, S, x, t):  # noqa: E741
 
 
 @njit(cache=True)
-def k_kempe_undo(I, F, S, SF, n, Wk):  # noqa: E741
+def k_kempe_undo(I, F, S, SF, n, Wk, ro):  # noqa: E741
     st0 = I[H_S_START]
     for q in range(n):
-        if S[st0 + Wk[W_OX, q]] >= 0:
-            k_remove(I, F, S, SF, Wk[W_OX, q])
+        if S[st0 + Wk[ro, q]] >= 0:
+            k_remove(I, F, S, SF, Wk[ro, q])
     for q in range(n):
-        k_add(I, F, S, SF, Wk[W_OX, q], Wk[W_OA, q], Wk[W_OR, q])
+        k_add(I, F, S, SF, Wk[ro, q], Wk[ro + 1, q], Wk[ro + 2, q])
 
 
 @njit(cache=True)
-def k_kempe_apply(I, F, S, SF, n, t2, Wk):  # noqa: E741
+def k_kempe_apply(I, F, S, SF, n, t2, Wk, ro):  # noqa: E741
     """Exchange the chain's lessons (``Wk[W_CHAIN, :n]``) between the two times; False (state
-    unchanged) when a lesson finds no room. The undo record is ``Wk[W_OX/W_OA/W_OR, :n]``."""
+    unchanged) when a lesson finds no room. The undo record is ``Wk[ro:ro + 3, :n]`` (lesson, old start, old room)."""
     T = I[H_T]
     st0 = I[H_S_START]
     rocc = I[H_S_ROCC]
     t1 = S[st0 + Wk[W_CHAIN, 0]]
     for q in range(n):
         x = Wk[W_CHAIN, q]
-        Wk[W_OX, q] = x
-        Wk[W_OA, q] = S[st0 + x]
-        Wk[W_OR, q] = S[I[H_S_ROOM] + x]
+        Wk[ro, q] = x
+        Wk[ro + 1, q] = S[st0 + x]
+        Wk[ro + 2, q] = S[I[H_S_ROOM] + x]
     for q in range(n):
         k_remove(I, F, S, SF, Wk[W_CHAIN, q])
     npend = 0
     for q in range(n):
-        x = Wk[W_OX, q]
-        r = Wk[W_OR, q]
-        b = t2 if Wk[W_OA, q] == t1 else t1
+        x = Wk[ro, q]
+        r = Wk[ro + 2, q]
+        b = t2 if Wk[ro + 1, q] == t1 else t1
         if r >= 0:
             L = I[I[H_LDUR] + x]
             u0 = rocc + r * T + b
@@ -664,11 +664,11 @@ def k_kempe_apply(I, F, S, SF, n, t2, Wk):  # noqa: E741
             k_add(I, F, S, SF, x, b, -1)
     for p in range(npend):
         q = Wk[W_PEND, p]
-        x = Wk[W_OX, q]
-        b = t2 if Wk[W_OA, q] == t1 else t1
+        x = Wk[ro, q]
+        b = t2 if Wk[ro + 1, q] == t1 else t1
         r = k_free_room(I, F, S, x, b)
         if r == -2:
-            k_kempe_undo(I, F, S, SF, n, Wk)
+            k_kempe_undo(I, F, S, SF, n, Wk, ro)
             return False
         k_add(I, F, S, SF, x, b, r)
     return True
@@ -828,6 +828,29 @@ def _keep_best(I, S, SF, B, st_arr, it):  # noqa: E741
 
 
 @njit(cache=True)
+def _day_mate(I, S, c, i, t0, Wk, rs):  # noqa: E741
+    """Another movable placed lesson of one of course ``c``'s teachers/groups (picked at random,
+    then the next one with such a lesson) on the day of time ``t0``; -1 when none."""
+    T = I[H_T]
+    P = I[H_P]
+    d0 = I[I[H_TDAY] + t0] * P
+    q0 = I[I[H_CEPTR] + c]
+    ne = I[I[H_CEPTR] + c + 1] - q0
+    first = rint(rs, ne)
+    for k in range(ne):
+        base = I[H_S_EOCC] + I[I[H_CEIDX] + q0 + (first + k) % ne] * T + d0
+        n = 0
+        for p in range(P):
+            o = S[base + p]
+            if o >= 0 and o != i and not I[I[H_LOCKED] + o] and (n == 0 or Wk[W_BL, n - 1] != o):
+                Wk[W_BL, n] = o
+                n += 1
+        if n > 0:
+            return Wk[W_BL, rint(rs, n)]
+    return -1
+
+
+@njit(cache=True)
 def k_run(I, F, S, SF, B, rs, par, n_iter, it0, Wk, st_arr):  # noqa: E741
     """Run ``n_iter`` annealing iterations; returns how many ran (fewer when the target is met).
 
@@ -848,6 +871,9 @@ def k_run(I, F, S, SF, B, rs, par, n_iter, it0, Wk, st_arr):  # noqa: E741
     p_spread = par[5]
     chain_limit = int(par[6])
     target = par[7]
+    p_adj = par[8]
+    p_double = par[9]
+    P = I[H_P]
     st0 = I[H_S_START]
     sroom = I[H_S_ROOM]
     rocc = I[H_S_ROCC]
@@ -951,6 +977,29 @@ def k_run(I, F, S, SF, B, rs, par, n_iter, it0, Wk, st_arr):  # noqa: E741
                 k_room_undo(I, F, S, SF, i, j, r_before)
             continue
         t = I[lsidx + s0 + rint(rs, ns)]
+        if p_adj > 0 and not spread_move and rnd(rs) < p_adj:
+            # next to another lesson of one of the course's teachers/groups on a random day
+            # (compactness, gaps): a free period adjacent to that entity's lessons
+            ne = I[I[H_CEPTR] + c + 1] - I[I[H_CEPTR] + c]
+            if ne > 0:
+                e = I[I[H_CEIDX] + I[I[H_CEPTR] + c] + rint(rs, ne)]
+                d = rint(rs, D)
+                m = S[I[H_S_MASK] + e * D + d]
+                cand = ((m << 1) | (m >> 1)) & ~m & (I[H_FULL] - 1)
+                if cand != 0:
+                    nb = 0
+                    for p in range(P):
+                        if cand >> p & 1:
+                            nb += 1
+                    pick = rint(rs, nb)
+                    for p in range(P):
+                        if cand >> p & 1:
+                            if pick == 0:
+                                t2 = d * P + p
+                                if I[I[H_LSTARTOK] + i * T + t2]:
+                                    t = t2
+                                break
+                            pick -= 1
         if spread_move:
             for _ in range(4):
                 if S[I[H_S_CDAY] + c * D + I[I[H_TDAY] + t]] == 0:
@@ -989,16 +1038,34 @@ def k_run(I, F, S, SF, B, rs, par, n_iter, it0, Wk, st_arr):  # noqa: E741
         n = k_kempe_chain(I, S, i, t, Wk, stamp, chain_limit)
         if n < 0:
             continue
-        if not k_kempe_apply(I, F, S, SF, n, t, Wk):
+        if not k_kempe_apply(I, F, S, SF, n, t, Wk, W_OX):
             continue
         delta = SF[SF_COST] - old
+        n2 = 0
+        if delta > 0 and old >= hard_w and p_double > 0 and rnd(rs) < p_double:
+            # compound move while hard violations remain: also move another lesson of one of
+            # the course's teachers/groups off the day this one left, evaluated together (steps
+            # over barriers such as emptying a day under a minimum of hours per day)
+            j = _day_mate(I, S, c, i, t0_i, Wk, rs)
+            if j >= 0:
+                sj = I[lsptr + j]
+                tj = I[lsidx + sj + rint(rs, I[lsptr + j + 1] - sj)]
+                if tj != S[st0 + j]:
+                    stamp += 1
+                    n2 = k_kempe_chain(I, S, j, tj, Wk, stamp, chain_limit)
+                    if n2 > 0 and k_kempe_apply(I, F, S, SF, n2, tj, Wk, W_OX2):
+                        delta = SF[SF_COST] - old
+                    else:
+                        n2 = 0
         if delta <= 0 or rnd(rs) < math.exp(-delta / temp):
             st_arr[0] += 1
             if n > 1:
                 st_arr[2] += 1
             _keep_best(I, S, SF, B, st_arr, it)
         else:
-            k_kempe_undo(I, F, S, SF, n, Wk)
+            if n2 > 0:
+                k_kempe_undo(I, F, S, SF, n2, Wk, W_OX2)
+            k_kempe_undo(I, F, S, SF, n, Wk, W_OX)
     st_arr[4] = nhot
     st_arr[5] = nspread
     st_arr[6] = stamp
@@ -1022,9 +1089,14 @@ def anneal_kernel(
     p_swap: float = 0.3,
     chain_limit: int = 6,
     p_spread: float = 0.05,
+    p_adj: float = 0.0,
+    p_double: float = 0.6,
 ) -> dict:
     """:func:`timetable.engine.local.anneal` on the compiled kernel; same parameters and result
-    (the best timetable found is left in ``st``)."""
+    (the best timetable found is left in ``st``). ``p_adj``: share of time moves whose target is a
+    free period next to a lesson of one of the course's teachers or groups (compactness, gaps).
+    ``p_double``: while hard violations remain, share of worsening Kempe moves extended by a second
+    one (another lesson of the same teachers/groups off the day the first left), judged together."""
     from .local import _sample_t0
 
     cp = st.cp
@@ -1047,7 +1119,7 @@ def anneal_kernel(
     Wk = np.zeros((NWORK, N + 1), dtype=np.int64)
     st_arr = np.zeros(7, dtype=np.int64)
     st_arr[5] = k_spread(I, S, Wk)
-    par = np.array([t0, t0, p_room, p_course_room, p_swap, p_spread, chain_limit, target], dtype=np.float64)
+    par = np.array([t0, t0, p_room, p_course_room, p_swap, p_spread, chain_limit, target, p_adj, p_double])
     stall = reheat_after or max(20_000, 200 * len(cp.movable))
     it = 0
     phase_start_it = 0

@@ -156,7 +156,7 @@ def test_property_kernel_cost_matches_python_state(problem, seed, temp):
     st_arr = np.zeros(7, dtype=np.int64)
     rs = np.array([seed * 7919 + 1], dtype=np.uint64)
     for chunk in range(4):
-        par = np.array([temp, temp, 0.3, 0.1, 0.5, 0.2, cp.N if chunk % 2 else 3, -1.0])
+        par = np.array([temp, temp, 0.3, 0.1, 0.5, 0.2, cp.N if chunk % 2 else 3, -1.0, 0.3 * (chunk % 3), 0.5])
         K.k_run(I, F, S, SF, B, rs, par, 300, chunk * 300, Wk, st_arr)
         _assert_same(cp, S, SF, allowed)
         for i in cp.locked:  # locked lessons never move
@@ -303,3 +303,24 @@ def test_python_fallback_for_long_days():
 def test_unplaced_weight_and_hard_weight_are_the_states():
     I, F = K.kernel_problem(Compiled(_problem(5)))  # noqa: E741
     assert (F[1], F[2]) == (HARD_W, UNPLACED_W)
+
+
+def test_best_of_parallel_runs_in_helper_processes():
+    from timetable.engine.parallel import anneal_best_of
+
+    p = _problem(40, seed=6)
+    cp = Compiled(p)
+    s = greedy(cp, seed=1)
+    info = anneal_best_of(s, random.Random(3), time.monotonic() + 4.0, helpers=1)
+    costs = [r["cost"] for r in info["runs"]]
+    assert len(costs) == 2 and all(c is not None for c in costs), info["runs"]
+    assert s.cost == pytest.approx(min(costs))
+    assert s.cost == pytest.approx(s.recompute_cost())
+    assert s.cost == evaluate(p, s.solution()).cost
+    # cancelled: the helper is killed and the run returns at once
+    s2 = greedy(Compiled(p), seed=1)
+    t = time.monotonic()
+    info = anneal_best_of(s2, random.Random(3), t + 60, helpers=1, should_stop=lambda: time.monotonic() > t + 0.5)
+    assert time.monotonic() - t < 3.0
+    assert info["runs"][1]["cost"] is None
+    assert s2.cost == pytest.approx(s2.recompute_cost())
