@@ -53,9 +53,8 @@ def _may_mark(*, actor: User, entry, session: ClassSession | None) -> None:
     raise ValidationError("Only the class's teacher, a teacher covering it or an admin can mark it.")
 
 
-def _session_locked(*, entry, date) -> ClassSession:
-    """The lesson's session on `date`, locked until the transaction ends; created first if there is none."""
-    values = {
+def _session_values(entry, date) -> dict:
+    return {
         "institute_id": entry.institute_id,
         "entry_id": entry.pk,
         "date": date,
@@ -65,9 +64,13 @@ def _session_locked(*, entry, date) -> ClassSession:
         "teacher_id": entry.teacher_id,
         "section_id": entry.section_id,
     }
+
+
+def _session_locked(*, entry, date) -> ClassSession:
+    """The lesson's session on `date`, locked until the transaction ends; created first if there is none."""
     connection = connections[router.db_for_write(ClassSession)]
     if connection.vendor == "postgresql":
-        return _session_upsert(connection, values)
+        return _session_upsert(connection, ClassSession(**_session_values(entry, date)), header=False)
     # No ordering: the model's default one would join (and so also lock) the time slot.
     sessions = ClassSession.objects.select_for_update().filter(entry=entry, date=date).order_by()
     session = sessions.first()
@@ -75,30 +78,64 @@ def _session_locked(*, entry, date) -> ClassSession:
         # No savepoint is needed for the race of two first saves: the INSERT ignores a session created
         # meanwhile (ON CONFLICT DO NOTHING waits for the other transaction), and the SELECT after it
         # locks that one.
-        ClassSession.objects.bulk_create([ClassSession(**values)], ignore_conflicts=True)
+        ClassSession.objects.bulk_create([ClassSession(**_session_values(entry, date))], ignore_conflicts=True)
         session = sessions.get()
     return session
 
 
-def _session_upsert(connection, values: dict) -> ClassSession:
+def _register_session(*, entry, date, actor, understanding, notes: str, now) -> tuple[ClassSession, object]:
+    """The session of a register being saved, locked, with its header written: understanding, notes, and who
+    first took it and when. Returns it with the time it was first taken before this save (None: this is the
+    first). The checks that follow may still refuse the save: the transaction then rolls the header back.
+    """
+    connection = connections[router.db_for_write(ClassSession)]
+    header = {"understanding": understanding, "notes": notes, "taken_at": now, "taken_by": actor}
+    if connection.vendor == "postgresql":
+        session = _session_upsert(connection, ClassSession(**_session_values(entry, date), **header), header=True)
+        # The stored time is this save's own `now` only when the register had never been taken.
+        return session, None if session.taken_at == now else session.taken_at
+    session = _session_locked(entry=entry, date=date)
+    taken_before = session.taken_at
+    session.understanding, session.notes = understanding, notes
+    if taken_before is None:
+        session.taken_at, session.taken_by = now, actor
+    session.save(update_fields=["understanding", "notes", "taken_at", "taken_by", "updated_at"])
+    return session, taken_before
+
+
+def _session_upsert(connection, session: ClassSession, *, header: bool) -> ClassSession:
     """PostgreSQL: find or create the session and lock it in one statement (one round trip, not three).
 
     INSERT … ON CONFLICT DO UPDATE locks the row it finds, waits for a concurrent first save of the same
-    register to commit, and RETURNING hands back the row as stored, so its `taken_at` decides the lock period.
+    register to commit, and RETURNING hands back the row as stored. With `header` the same statement writes
+    a register's header on a session that exists: understanding, notes, and `taken_at`/`taken_by` only if it
+    was never taken; without, it only locks.
     """
     meta, qn = ClassSession._meta, connection.ops.quote_name
-    session = ClassSession(**values)
+
+    def col(name: str) -> str:
+        return qn(meta.get_field(name).column)
+
     # Every column as an INSERT would write it (defaults, auto_now stamps), as bulk_create prepares them.
     fields = [f for f in meta.local_concrete_fields if not f.primary_key]
     params = [f.get_db_prep_save(f.pre_save(session, True), connection) for f in fields]
-    entry_col, date_col = qn(meta.get_field("entry").column), qn(meta.get_field("date").column)
+    table = qn(meta.db_table)
+    if header:
+        taken_at, taken_by = col("taken_at"), col("taken_by")
+        update = [f"{col(f)} = EXCLUDED.{col(f)}" for f in ("understanding", "notes", "updated_at")]
+        update += [
+            f"{taken_at} = COALESCE({table}.{taken_at}, EXCLUDED.{taken_at})",
+            f"{taken_by} = CASE WHEN {table}.{taken_at} IS NULL THEN EXCLUDED.{taken_by} ELSE {table}.{taken_by} END",
+        ]
+    else:
+        update = [f"{col('entry')} = EXCLUDED.{col('entry')}"]
     # Only quoted names from the model go into the SQL text; every value is a parameter. The WHERE matches
     # the partial unique index (sessions without a timetable entry, one-to-one ones, have no such key).
     sql = (
-        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
+        f"INSERT INTO {table} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({entry_col}, {date_col}) WHERE {entry_col} IS NOT NULL "
-        f"DO UPDATE SET {entry_col} = EXCLUDED.{entry_col} RETURNING *"
+        f"ON CONFLICT ({col('entry')}, {col('date')}) WHERE {col('entry')} IS NOT NULL "
+        f"DO UPDATE SET {', '.join(update)} RETURNING *"
     )
     return next(iter(ClassSession.objects.raw(sql, params)))
 
@@ -117,10 +154,13 @@ def register_save(
 ) -> dict:
     """Save a whole register as one bulk upsert; returns {"marked": n, "changed": m, "session": session}."""
     _check_date(entry, date)
-    session = _session_locked(entry=entry, date=date)
+    now = timezone.now()
+    session, taken_before = _register_session(
+        entry=entry, date=date, actor=actor, understanding=understanding, notes=notes, now=now
+    )
     _may_mark(actor=actor, entry=entry, session=session)
-    if session.taken_at is not None:
-        locked = timezone.now() - session.taken_at > datetime.timedelta(hours=settings.ATTENDANCE_LOCK_HOURS)
+    if taken_before is not None:
+        locked = now - taken_before > datetime.timedelta(hours=settings.ATTENDANCE_LOCK_HOURS)
         if locked and actor.role != Role.ADMIN:
             raise ValidationError(
                 f"This register was locked {settings.ATTENDANCE_LOCK_HOURS} hours after it was "
@@ -137,14 +177,18 @@ def register_save(
         names = dict(User.objects.filter(student_profile__in=twice).values_list("student_profile", "full_name"))
         names = ", ".join(names.get(s, f"#{s}") for s in sorted(set(twice)))
         raise ValidationError(f"{names} appear(s) twice in this register. Nothing was saved.")
-    # The class (enrolled students) with each one's stored mark, if any, in one query.
-    stored = {
-        row[0]: row[1:]
-        for row in roster(section=entry.section, subject=entry.subject, term=entry.term)
-        .annotate(mark=FilteredRelation("attendance", condition=Q(attendance__session=session)))
-        .order_by()
-        .values_list("pk", "mark__status", "mark__minutes_late", "mark__note", "mark__understanding")
-    }
+    the_class = roster(section=entry.section, subject=entry.subject, term=entry.term).order_by()
+    if taken_before is None:
+        # A register never taken has no marks to compare with (only a save writes them): the class alone.
+        stored = dict.fromkeys(the_class.values_list("pk", flat=True), (None,))
+    else:
+        # The class (enrolled students) with each one's stored mark, if any, in one query.
+        stored = {
+            row[0]: row[1:]
+            for row in the_class.annotate(
+                mark=FilteredRelation("attendance", condition=Q(attendance__session=session))
+            ).values_list("pk", "mark__status", "mark__minutes_late", "mark__note", "mark__understanding")
+        }
     strangers = [m.student_id for m in marks if m.student_id not in stored]
     if strangers:
         raise ValidationError(
@@ -154,7 +198,6 @@ def register_save(
         if mark.status not in STATUSES:
             raise ValidationError(f"'{mark.status}' is not a status.")
     before = {pk: mark for pk, mark in stored.items() if mark[0] is not None}
-    now = timezone.now()
     rows = []  # only the marks that differ from what is stored are written
     for m in marks:
         row = (
@@ -167,13 +210,7 @@ def register_save(
             rows.append((m.student_id, *row))
     _records_upsert(session=session, rows=rows, actor=actor, now=now)
     changed = sum(1 for m in marks if m.student_id in before and before[m.student_id][0] != m.status)
-    session.understanding = understanding
-    session.notes = notes
-    first_time = session.taken_at is None
-    if first_time:
-        session.taken_at, session.taken_by = now, actor
-    session.save(update_fields=["understanding", "notes", "taken_at", "taken_by", "updated_at"])
-    if topics or not first_time:  # topics are only ever set here: a register never taken has none to clear
+    if topics or taken_before is not None:  # topics are only ever set here: a register never taken has none to clear
         session.topics.set(topics)
     summary = f"Marked {len(marks)}, changed {changed} · {entry.section} {entry.subject.code} {date:%d %b}"
     if reason:

@@ -63,19 +63,20 @@ def test_save_then_edit_keeps_one_record_per_student_and_audits(klass):
 
 def test_the_save_is_a_constant_number_of_queries(klass, django_assert_num_queries):
     save(klass)  # the session exists from here on
-    # Savepoint, session (locked), the class with its stored marks, the upsert, session, its topics, audit,
-    # release; the students and guardians to tell live are looked up after commit, by the worker.
-    with django_assert_num_queries(8):
+    # Savepoint, session (locked; on PostgreSQL its header written by the same statement, elsewhere by an
+    # UPDATE), the class with its stored marks, the upsert, its topics, audit, release; the students and
+    # guardians to tell live are looked up after commit, by the worker.
+    with django_assert_num_queries(7 if connection.vendor == "postgresql" else 8):
         save(klass, marks=marks(klass, s0="absent"))
 
 
-def test_the_first_save_finds_creates_and_locks_the_session_in_one_query_on_postgresql(
+def test_the_first_save_finds_creates_locks_and_fills_the_session_in_one_query_on_postgresql(
     klass, django_assert_num_queries
 ):
-    # Savepoint, session, the class with its stored marks, the upsert, session update, audit, release; on
-    # PostgreSQL one INSERT … ON CONFLICT … RETURNING finds or creates the session and locks it, elsewhere
-    # a SELECT, an INSERT and a SELECT do.
-    with django_assert_num_queries(7 if connection.vendor == "postgresql" else 9):
+    # Savepoint, session, the class, the upsert, audit, release. On PostgreSQL one INSERT … ON CONFLICT …
+    # RETURNING finds or creates the session, locks it and writes its header; elsewhere a SELECT, an INSERT,
+    # a SELECT and an UPDATE do.
+    with django_assert_num_queries(6 if connection.vendor == "postgresql" else 9):
         save(klass, marks=marks(klass, s0="absent"))
     session = ClassSession.objects.get()
     assert (session.taken_by, session.entry, session.slot) == (klass["teacher"], klass["entry"], klass["slot"])
@@ -150,6 +151,41 @@ def test_lock_period(klass, admin_user, settings):
         save(klass, actor=admin_user, marks=marks(klass, s0="absent"))
     save(klass, actor=admin_user, marks=marks(klass, s0="absent"), reason="Office correction after a note")
     assert "reason: Office correction" in AuditEvent.objects.filter(action="attendance.saved").latest("id").summary
+
+
+def header(session_qs=None):
+    return (session_qs or ClassSession.objects).values("understanding", "notes", "taken_at", "taken_by").get()
+
+
+def test_a_refused_save_leaves_the_register_header_as_it_was(klass, admin_user, settings):
+    from accounts.tests.factories import TeacherFactory
+
+    save(klass, understanding=4, notes="Good pace")
+    first = header()
+    with pytest.raises(ValidationError, match="Only the class's teacher"):
+        save(klass, actor=TeacherFactory(institute=klass["entry"].institute).user, understanding=1, notes="Other")
+    assert header() == first
+    long_ago = timezone.now() - datetime.timedelta(hours=settings.ATTENDANCE_LOCK_HOURS + 1)
+    ClassSession.objects.update(taken_at=long_ago)
+    with pytest.raises(ValidationError, match="locked"):
+        save(klass, understanding=2, notes="Too late")
+    assert header() == {**first, "taken_at": long_ago}
+    save(klass, actor=admin_user, understanding=3, notes="Corrected", reason="Office correction")
+    # The header is the admin's now; who took the register first, and when, stay.
+    assert header() == {"understanding": 3, "notes": "Corrected", "taken_at": long_ago, "taken_by": klass["teacher"].pk}
+
+
+def test_the_first_save_of_a_covered_lesson_makes_the_cover_teacher_its_taker(klass, admin_user):
+    from accounts.tests.factories import TeacherFactory
+
+    cover = TeacherFactory(institute=klass["entry"].institute).user
+    session_assign_cover(entry=klass["entry"], date=klass["date"], teacher=cover.teacher_profile, actor=admin_user)
+    assert header()["taken_at"] is None  # the session exists, its register not yet taken
+    save(klass, actor=cover, notes="Covered")
+    taken = header()
+    assert taken["taken_by"] == cover.pk and taken["taken_at"] is not None
+    save(klass, actor=admin_user, notes="Checked")
+    assert header() == {**taken, "notes": "Checked"}
 
 
 @pytest.mark.django_db(transaction=True)
