@@ -20,6 +20,11 @@ While hard violations remain, half of the lessons picked are ones involved in a 
 (conflict-directed). The cost delta comes from the incremental :class:`~timetable.engine.core.State`
 (remove + add; undo on rejection). The temperature starts from sampled move deltas (or ``t_start``)
 and falls geometrically over the budget (time or iterations), optionally reheating on stagnation.
+
+This module is the pure-Python reference. :func:`anneal` runs the same loop compiled
+(:mod:`timetable.engine.kernel`, about 10–15× more iterations per second) whenever the kernel
+supports the problem; the kernel also has compound Kempe moves for hard violations (``p_double``)
+and optional adjacency moves (``p_adj``).
 """
 
 from __future__ import annotations

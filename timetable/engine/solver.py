@@ -73,7 +73,14 @@ def solve(
     lessons are unplaced); ``should_stop()`` returning true cancels and returns the best so far.
     With ``max_iterations`` the local search follows an iteration budget instead of the clock, so a
     run is reproducible for a seed whenever it ends before the time limit. ``stop_when_feasible``
-    returns the first timetable that breaks no hard constraint (as FET does).
+    returns the first timetable that breaks no hard constraint (as FET does). ``workers``: cores
+    to use — CP-SAT's search workers, and for the final annealing of a run of at least
+    ``PARALLEL_MIN_SECONDS`` on the clock, ``workers - 1`` independent runs with other seeds in
+    helper processes (:mod:`timetable.engine.parallel`), the best timetable winning.
+
+    The annealing runs on the compiled kernel (:mod:`timetable.engine.kernel`, Numba) whenever it
+    supports the problem, else on the pure-Python reference loop; ``stats["local"]["engine"]`` says
+    which.
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {ALGORITHMS}")
