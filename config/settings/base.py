@@ -227,6 +227,9 @@ ATTENDANCE_LOCK_HOURS = env.int("ATTENDANCE_LOCK_HOURS", default=48)
 ATTENDANCE_WARN_BELOW = env.int("ATTENDANCE_WARN_BELOW", default=75)
 ATTENDANCE_CONSECUTIVE_ABSENCES = env.int("ATTENDANCE_CONSECUTIVE_ABSENCES", default=3)
 
+# Timetable generator: a Celery worker loads the compiled search at start (in the background).
+TIMETABLE_WARM_KERNEL = env.bool("TIMETABLE_WARM_KERNEL", default=True)
+
 # AI study assistant (ai_features/): which provider answers, and how hard it may be used. The offline provider
 # (answers from the student's own records, no network) is the default, so a first run needs no key.
 AI_PROVIDER = env("AI_PROVIDER", default="offline")  # offline | openai | groq

@@ -14,6 +14,8 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=env("REDIS_URL", default="") or "memory://")
 CELERY_BEAT_SCHEDULER = "celery.beat:PersistentScheduler"
+# The test workers run no generation that needs it, and the kernel tests load it themselves.
+TIMETABLE_WARM_KERNEL = env.bool("TIMETABLE_WARM_KERNEL", default=False)
 AXES_FAILURE_LIMIT = 5
 # Sessions in the database on every backend, so pinned query counts are the same with or without Redis.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"

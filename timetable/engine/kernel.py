@@ -1182,3 +1182,25 @@ def anneal_kernel(
     stats["t0"] = t0
     stats["seconds"] = round(time.monotonic() - begin, 3)
     return stats
+
+
+def warm_up() -> float:
+    """Load every kernel (compiling it first when Numba's cache is empty) on a tiny problem; seconds taken.
+
+    A worker calls this once at start (timetable.apps), so the first real generation does not spend
+    its time limit loading or compiling the kernel: loading takes about half a second, compiling on a
+    fresh install about twenty.
+    """
+    if not HAVE_NUMBA:
+        return 0.0
+    from .model import Course, Limit, Problem, Room, Teacher
+    from .solver import solve
+
+    started = time.monotonic()
+    courses = [
+        Course(f"c{k}", teacher=f"t{k % 2}", lessons=2, min_days=2, students=20, groups=("g",)) for k in range(3)
+    ]
+    teachers = {"t0": Teacher("t0", limits=(Limit("max_days_weekly", 3), Limit("max_gaps_weekly", 1)))}
+    problem = Problem(days=3, periods=3, rooms=[Room("r", 30)], courses=courses, teachers=teachers)
+    solve(problem, "local", time_limit=60, seed=0, max_iterations=2_000, workers=1)
+    return time.monotonic() - started

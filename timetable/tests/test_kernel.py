@@ -324,3 +324,25 @@ def test_best_of_parallel_runs_in_helper_processes():
     assert time.monotonic() - t < 3.0
     assert info["runs"][1]["cost"] is None
     assert s2.cost == pytest.approx(s2.recompute_cost())
+
+
+def test_warm_up_loads_the_kernel_on_a_tiny_problem():
+    assert K.warm_up() > 0
+
+
+def test_a_worker_start_warms_the_kernel_in_the_background(monkeypatch):
+    import threading
+
+    from celery.signals import worker_process_init, worker_ready
+    from django.test import override_settings
+
+    called = threading.Event()
+    monkeypatch.setattr(K, "warm_up", called.set)
+    with override_settings(TIMETABLE_WARM_KERNEL=False):
+        worker_ready.send(sender=None)
+        assert not called.wait(0.2)
+    for signal in (worker_ready, worker_process_init):
+        called.clear()
+        with override_settings(TIMETABLE_WARM_KERNEL=True):
+            signal.send(sender=None)
+            assert called.wait(5), signal
