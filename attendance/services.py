@@ -83,7 +83,9 @@ def _session_locked(*, entry, date) -> ClassSession:
     return session
 
 
-def _register_session(*, entry, date, actor, understanding, notes: str, now) -> tuple[ClassSession, object]:
+def _register_session(
+    *, entry, date, actor, understanding, notes: str, now
+) -> tuple[ClassSession, datetime.datetime | None]:
     """The session of a register being saved, locked, with its header written: understanding, notes, and who
     first took it and when. Returns it with the time it was first taken before this save (None: this is the
     first). The checks that follow may still refuse the save: the transaction then rolls the header back.

@@ -497,6 +497,26 @@ def k_fits(I, S, i, t, r, a, b):  # noqa: E741
 
 
 @njit(cache=True)
+def _add_blockers(S, base, L, i, Wk, n):
+    """Add the lessons other than i that occupy ``S[base:base+L]`` to ``Wk[W_BL, :n]``, each once; the
+    new count, or -1 when a cell is blocked for good (unavailable)."""
+    for u in range(base, base + L):
+        o = S[u]
+        if o == -2:
+            return -1
+        if o >= 0 and o != i:
+            new = True
+            for k in range(n):
+                if Wk[W_BL, k] == o:
+                    new = False
+                    break
+            if new:
+                Wk[W_BL, n] = o
+                n += 1
+    return n
+
+
+@njit(cache=True)
 def k_blockers(I, S, i, t, r, Wk):  # noqa: E741
     """Lessons blocking lesson i at (t, r) into ``Wk[W_BL]``; their count, or -1 when blocked for
     good (unavailability, a locked lesson)."""
@@ -504,37 +524,15 @@ def k_blockers(I, S, i, t, r, Wk):  # noqa: E741
     L = I[I[H_LDUR] + i]
     n = 0
     if r >= 0:
-        base = I[H_S_ROCC] + r * T + t
-        for u in range(base, base + L):
-            o = S[u]
-            if o == -2:
-                return -1
-            if o >= 0 and o != i:
-                new = True
-                for k in range(n):
-                    if Wk[W_BL, k] == o:
-                        new = False
-                        break
-                if new:
-                    Wk[W_BL, n] = o
-                    n += 1
+        n = _add_blockers(S, I[H_S_ROCC] + r * T + t, L, i, Wk, n)
+        if n < 0:
+            return -1
     c = I[I[H_LC] + i]
     eocc = I[H_S_EOCC]
     for q in range(I[I[H_CEPTR] + c], I[I[H_CEPTR] + c + 1]):
-        base = eocc + I[I[H_CEIDX] + q] * T + t
-        for u in range(base, base + L):
-            o = S[u]
-            if o == -2:
-                return -1
-            if o >= 0 and o != i:
-                new = True
-                for k in range(n):
-                    if Wk[W_BL, k] == o:
-                        new = False
-                        break
-                if new:
-                    Wk[W_BL, n] = o
-                    n += 1
+        n = _add_blockers(S, eocc + I[I[H_CEIDX] + q] * T + t, L, i, Wk, n)
+        if n < 0:
+            return -1
     for k in range(n):
         if I[I[H_LOCKED] + Wk[W_BL, k]]:
             return -1

@@ -306,7 +306,7 @@ def test_property_incremental_cost_matches_evaluator(problem, seed):
 # ---- seeds, time limits, cancellation, progress ----------------------------------------------
 
 
-def random_problem(n_courses=40, seed=0):
+def random_problem(n_courses=40, seed=0, periods=6, teachers=None):
     rng = random.Random(seed)
     courses = [
         Course(
@@ -320,7 +320,7 @@ def random_problem(n_courses=40, seed=0):
         for k in range(n_courses)
     ]
     rooms = [Room(f"r{k}", rng.choice([30, 50, 80, 120])) for k in range(max(3, n_courses // 8))]
-    return Problem(days=5, periods=6, rooms=rooms, courses=courses)
+    return Problem(days=5, periods=periods, rooms=rooms, courses=courses, teachers=teachers or {})
 
 
 def test_deterministic_with_seed():

@@ -19,6 +19,7 @@ from timetable.engine import kernel as K
 from timetable.engine.core import HARD_W, UNPLACED_W, Compiled, State
 from timetable.engine.greedy import greedy
 from timetable.engine.local import anneal
+from timetable.tests.test_engine import random_problem
 
 pytestmark = pytest.mark.skipif(not K.HAVE_NUMBA, reason="numba not installed")
 
@@ -210,21 +211,9 @@ def test_property_kernel_add_remove_and_week_costs(problem, seed):
 
 
 def _problem(n_courses=30, seed=0, periods=6):
-    rng = random.Random(seed)
-    courses = [
-        Course(
-            f"c{k}",
-            teacher=f"t{rng.randrange(n_courses // 2)}",
-            lessons=rng.randint(1, 4),
-            min_days=rng.randint(1, 3),
-            students=rng.randint(10, 80),
-            groups=tuple({f"q{rng.randrange(n_courses // 3)}" for _ in range(2)}),
-        )
-        for k in range(n_courses)
-    ]
-    rooms = [Room(f"r{k}", rng.choice([30, 50, 80, 120])) for k in range(max(3, n_courses // 8))]
+    """The engine tests' random problem, with a hard and a soft weekly limit on one teacher."""
     teachers = {"t0": Teacher("t0", limits=(Limit("max_days_weekly", 2, hard=True), Limit("max_gaps_weekly", 1)))}
-    return Problem(days=5, periods=periods, rooms=rooms, courses=courses, teachers=teachers)
+    return random_problem(n_courses, seed=seed, periods=periods, teachers=teachers)
 
 
 def test_kernel_deterministic_with_iteration_budget():
