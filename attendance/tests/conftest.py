@@ -8,6 +8,13 @@ from enrollment.models import Enrollment
 from timetable.tests.factories import RoomFactory, TimeSlotFactory, TimetableEntryFactory
 
 
+def enrol_more(klass, n):
+    """Enrol n more students of the section in the class."""
+    for k in range(n):
+        s = StudentFactory(section=klass["section"], term=klass["term"], user__full_name=f"Extra {k}")
+        Enrollment.objects.create(institute=s.institute, student=s, subject=klass["subject"], term=klass["term"])
+
+
 def last_weekday_on_or_before(day: datetime.date, weekday: int) -> datetime.date:
     return day - datetime.timedelta(days=(day.weekday() - weekday) % 7)
 

@@ -17,7 +17,9 @@ from attendance.services import (
     register_save,
     session_assign_cover,
 )
+from attendance.tests.conftest import enrol_more
 from audit.models import AuditEvent
+from enrollment.selectors import roster
 from timetable.tests.factories import TimetableEntryFactory
 from utils.models import Notification
 
@@ -61,23 +63,40 @@ def test_save_then_edit_keeps_one_record_per_student_and_audits(klass):
     assert "changed 2" in AuditEvent.objects.filter(action="attendance.saved").latest("id").summary
 
 
-def test_the_save_is_a_constant_number_of_queries(klass, django_assert_num_queries):
-    save(klass)  # the session exists from here on
+def everyone(klass, absent=0):
+    """Marks for every student enrolled in the class: present, the first `absent` of them absent."""
+    students = roster(section=klass["section"], subject=klass["subject"], term=klass["term"])
+    return [
+        Mark(student_id=pk, status="absent" if k < absent else "present")
+        for k, pk in enumerate(students.values_list("pk", flat=True))
+    ]
+
+
+@pytest.mark.parametrize("extra", [0, 26], ids=["4-students", "30-students"])
+def test_the_save_is_a_constant_number_of_queries(klass, django_assert_num_queries, extra):
+    enrol_more(klass, extra)
+    save(klass, marks=everyone(klass))  # the session exists from here on
     # Savepoint, session (locked; on PostgreSQL its header written by the same statement, elsewhere by an
     # UPDATE), the class with its stored marks, the upsert, its topics, audit, release; the students and
     # guardians to tell live are looked up after commit, by the worker.
+    marks_ = everyone(klass, absent=3)
     with django_assert_num_queries(7 if connection.vendor == "postgresql" else 8):
-        save(klass, marks=marks(klass, s0="absent"))
+        save(klass, marks=marks_)
+    assert AttendanceRecord.objects.filter(status="absent").count() == 3
 
 
+@pytest.mark.parametrize("extra", [0, 26], ids=["4-students", "30-students"])
 def test_the_first_save_finds_creates_locks_and_fills_the_session_in_one_query_on_postgresql(
-    klass, django_assert_num_queries
+    klass, django_assert_num_queries, extra
 ):
+    enrol_more(klass, extra)
+    marks_ = everyone(klass, absent=1)
     # Savepoint, session, the class, the upsert, audit, release. On PostgreSQL one INSERT … ON CONFLICT …
     # RETURNING finds or creates the session, locks it and writes its header; elsewhere a SELECT, an INSERT,
     # a SELECT and an UPDATE do.
     with django_assert_num_queries(6 if connection.vendor == "postgresql" else 9):
-        save(klass, marks=marks(klass, s0="absent"))
+        save(klass, marks=marks_)
+    assert AttendanceRecord.objects.count() == 4 + extra
     session = ClassSession.objects.get()
     assert (session.taken_by, session.entry, session.slot) == (klass["teacher"], klass["entry"], klass["slot"])
     assert session.institute_id == klass["entry"].institute_id and session.created_at is not None

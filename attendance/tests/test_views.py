@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.tests.factories import StudentFactory, TeacherFactory
 from attendance.models import AttendanceRecord, ClassSession, LeaveRequest, LeaveStatus
 from attendance.services import Mark, leave_decide, leave_request_create, register_save, session_assign_cover
-from enrollment.models import Enrollment
+from attendance.tests.conftest import enrol_more
 from enrollment.tests.factories import ClassSectionFactory, TopicFactory
 from timetable.tests.factories import RoomFactory, TimeSlotFactory, TimetableEntryFactory
 
@@ -45,12 +45,6 @@ def checked_status(html: str, student) -> str:
     found = re.findall(rf'name="status-{student.pk}" value="(\w+)" checked', html)
     assert len(found) == 1, found
     return found[0]
-
-
-def enrol_more(klass, n):
-    for k in range(n):
-        s = StudentFactory(section=klass["section"], term=klass["term"], user__full_name=f"Extra {k}")
-        Enrollment.objects.create(institute=s.institute, student=s, subject=klass["subject"], term=klass["term"])
 
 
 @pytest.fixture
