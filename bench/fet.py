@@ -6,14 +6,19 @@ Needs Debian's ``fet`` and ``fet-data`` (``apt-get install -y fet fet-data``); e
 ``/usr/share/doc/fet-data/examples/``. For each file:
 
 * fet-cl: ``QT_QPA_PLATFORM=offscreen fet-cl --inputfile=F --outputdir=D --timelimitseconds=N``;
-  wall time; valid when it wrote a timetable;
+  wall time; valid when it wrote a timetable; its soft penalty, and our evaluator's on the same
+  timetable (with any hard violation our model finds in it, which would be a modelling error);
 * ours: the import report (skipped constraint types), wall time to the first timetable without hard
   violations (``stop_when_feasible``, as FET stops at its first valid timetable), then the soft
   penalty after a run of Q seconds; the timetable is exported as locked activities and re-checked by
   fet-cl itself (``fet-check``), which also covers constraints our import skipped.
 
-Last line: ``valid=<k>/<n> median_speedup=<x>`` with k the files where our timetable is valid and
-the speedup the median of fet seconds / our seconds over files where both found one. Our seconds are
+Soft penalties are FET's own figures ("Total soft conflicts"), for its timetable and for ours as
+fet-check scores it; our evaluator's figure for FET's timetable is printed beside, as a check of our
+model. Last line: ``valid=<k>/<n> median_speedup=<x> lower_penalty=<l>/<m> equal_penalty=<e>/<m>``
+with k the files where fet-cl accepts our timetable, the speedup the median of fet seconds / our
+seconds over the m files where both found a valid one, l and e those of them where our penalty is
+lower or equal. Our seconds are
 those of ``solve()`` in a process that has loaded the compiled search, as the product's worker does at
 start; the load time is printed once. fet-cl's include its own start.
 """
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -33,10 +39,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from timetable.engine import fet, solve  # noqa: E402
+from timetable.engine import evaluate, fet, solve  # noqa: E402
 
 
-def run_fet(path: Path, seconds: float, grace: float = 120) -> tuple[bool, float, str]:
+def run_fet(path: Path, seconds: float, grace: float = 120) -> dict:
+    """fet-cl on one file: ``ok`` (it wrote a timetable), ``seconds``, its last ``message``, the
+    ``activities`` file it wrote (each activity's day, hour, room) and its own ``soft`` total."""
     exe = shutil.which("fet-cl")
     if exe is None:
         raise SystemExit("fet-cl not found: apt-get install -y fet fet-data")
@@ -52,11 +60,21 @@ def run_fet(path: Path, seconds: float, grace: float = 120) -> tuple[bool, float
                 timeout=seconds + grace,
             )
         except subprocess.TimeoutExpired:
-            return False, time.monotonic() - t, "fet-cl did not finish (killed)"
+            return {"ok": False, "seconds": time.monotonic() - t, "message": "fet-cl did not finish (killed)"}
         secs = time.monotonic() - t
-        produced = any(p.name.endswith("_data_and_timetable.fet") for p in Path(out).rglob("*.fet"))
-        msg = (proc.stdout + proc.stderr).strip().splitlines()
-        return proc.returncode == 0 and produced, secs, (msg[-1] if msg else "")
+        lines = (proc.stdout + proc.stderr).strip().splitlines()
+        acts = list(Path(out).rglob("*_activities.xml"))
+        soft = None
+        for p in Path(out).rglob("*_soft_conflicts.txt"):
+            m = re.search(r"Total soft conflicts: ([0-9.]+)", p.read_text(encoding="utf-8-sig"))
+            soft = float(m.group(1)) if m else None
+        return {
+            "ok": proc.returncode == 0 and bool(acts),
+            "seconds": secs,
+            "message": lines[-1] if lines else "",
+            "activities": acts[0].read_text(encoding="utf-8-sig") if acts else "",
+            "soft": soft,
+        }
 
 
 def main(argv=None) -> int:
@@ -65,9 +83,11 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=60, help="time limit for fet-cl and for our first timetable")
     ap.add_argument("--quality-seconds", type=float, default=20, help="our run for the soft penalty")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--check-seconds", type=float, default=30, help="fet-cl's limit to accept our locked timetable")
     args = ap.parse_args(argv)
     valid = 0
     speedups = []
+    lower = equal = 0
     # The product's worker loads the compiled search once at start (timetable.apps); do the same here,
     # so the first file does not pay for it, and show what it costs.
     from timetable.engine.kernel import warm_up
@@ -79,35 +99,52 @@ def main(argv=None) -> int:
         pb = imp.problem
         skipped = ", ".join(f"{k}×{v}" for k, v in sorted(imp.skipped.items())) or "none"
         print(f"  import: {sum(c.lessons for c in pb.courses)} lessons, skipped: {skipped}")
-        fet_ok, fet_secs, fet_msg = run_fet(f, args.seconds)
-        print(f"  fet-cl: valid={fet_ok} seconds={fet_secs:.2f}  ({fet_msg[:100]})")
+        ran = run_fet(f, args.seconds)
+        fet_ok, fet_secs, fet_soft = ran["ok"], ran["seconds"], ran.get("soft")
+        if fet_ok:
+            ev = evaluate(pb, fet.solution_from_fet(imp, ran["activities"]))
+            broken = ev.hard_by_kind()
+            print(
+                f"  fet-cl: valid=True seconds={fet_secs:.2f} soft penalty {fet_soft:g} (ours on it: {ev.cost:g})"
+                + (f" -- our model finds hard violations in it: {broken}" if broken else "")
+            )
+        else:
+            print(f"  fet-cl: valid=False seconds={fet_secs:.2f}  ({ran['message'][:100]})")
         t = time.monotonic()
         first = solve(pb, "auto", time_limit=args.seconds, seed=args.seed, stop_when_feasible=True)
         our_secs = time.monotonic() - t
-        ours_ok = first.feasible
         print(
-            f"  ours:   valid={ours_ok} seconds={our_secs:.2f} unplaced={len(first.unplaced)} "
+            f"  ours:   feasible={first.feasible} seconds={our_secs:.2f} unplaced={len(first.unplaced)} "
             f"hard={len(first.hard_violations)} {first.hard_violations[:2]}"
         )
         best = first
-        if args.quality_seconds > 0:
+        if args.quality_seconds > 0 and first.feasible:
             full = solve(pb, "auto", time_limit=args.quality_seconds, seed=args.seed, initial=first.solution)
-            if (not full.unplaced, not full.hard_violations, -full.cost) >= (ours_ok, ours_ok, -first.cost):
+            if full.feasible and full.cost <= first.cost:
                 best = full
         print(f"  ours:   soft penalty {best.cost} {best.breakdown} after {args.quality_seconds:g} s more")
+        chk_ok, chk_soft = False, None
         if best.feasible:
             text = fet.export_fet(pb, best.solution, imp.activity_of, imp.source)
             with tempfile.TemporaryDirectory() as d:
                 p = Path(d) / f"{f.stem}-ours.fet"
                 p.write_text(text, encoding="utf-8")
-                chk_ok, chk_secs, chk_msg = run_fet(p, 20, grace=10)
-            print(f"  fet-check of our timetable (all locked): valid={chk_ok} ({chk_secs:.1f} s) {chk_msg[:80]}")
-        if ours_ok:
+                chk = run_fet(p, args.check_seconds, grace=10)
+            chk_ok, chk_soft = chk["ok"], chk.get("soft")
+            said = f"FET's soft penalty {chk_soft:g}" if chk_ok and chk_soft is not None else chk["message"][:80]
+            print(f"  fet-check of our timetable (all locked): valid={chk_ok} ({chk['seconds']:.1f} s) {said}")
+        if chk_ok:
             valid += 1
             if fet_ok:
                 speedups.append(fet_secs / max(our_secs, 1e-3))
+                if chk_soft is not None and fet_soft is not None:
+                    lower += chk_soft < fet_soft - 1e-9
+                    equal += abs(chk_soft - fet_soft) <= 1e-9
     med = statistics.median(speedups) if speedups else float("nan")
-    print(f"valid={valid}/{len(args.files)} median_speedup={med:.2f}")
+    n = len(speedups)
+    print(
+        f"valid={valid}/{len(args.files)} median_speedup={med:.2f} lower_penalty={lower}/{n} equal_penalty={equal}/{n}"
+    )
     return 0
 
 

@@ -7,7 +7,7 @@ See :mod:`timetable.engine.model` for the problem model, :func:`solve` for the a
 :mod:`timetable.engine.itc2007` and :mod:`timetable.engine.fet` for file formats.
 """
 
-from .model import Course, Evaluation, Group, Limit, Problem, Room, Teacher, Violation, Weights, evaluate
+from .model import Course, Evaluation, Group, Limit, Problem, Room, Spread, Teacher, Violation, Weights, evaluate
 from .solver import ALGORITHMS, Result, solve
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "Problem",
     "Result",
     "Room",
+    "Spread",
     "Teacher",
     "Violation",
     "Weights",

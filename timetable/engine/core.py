@@ -96,14 +96,14 @@ class Compiled:
                 if c.students > r.capacity and not problem.capacity_hard:
                     v += W.room_capacity * (c.students - r.capacity)
                 if c.preferred_rooms and r.id not in c.preferred_rooms:
-                    v += W.preferred_room
+                    v += W.preferred_room * c.preferred_room_weight
                 pen.append(_num(v))
             self.c_room_pen.append(pen)
             tp = [0] * T
             if c.preferred_times and W.preferred_time:
                 for t in range(T):
                     if (t // P, t % P) not in c.preferred_times:
-                        tp[t] = W.preferred_time
+                        tp[t] = _num(W.preferred_time * c.preferred_time_weight)
             self.c_time_pen.append(tp)
             self.c_min_days.append(c.min_days)
             self.c_md_w.append(HARD_W if c.min_days_hard else W.min_days)
@@ -160,6 +160,25 @@ class Compiled:
         # lessons the search may move: not locked, with at least one legal start and room
         self.movable = [i for i in range(self.N) if i not in self.locked and self.l_starts[i]]
 
+        # spreads (min days between given lessons, consecutive if on the same day)
+        self.sp_lessons: list[list[int]] = []
+        self.sp_md: list[int] = []
+        self.sp_w: list[float] = []
+        self.sp_cons: list[bool] = []
+        self.l_spreads: list[list[int]] = [[] for _ in range(self.N)]
+        for sp in problem.spreads:
+            ls = sorted({self.lesson_index[k] for k in sp.lessons if k in self.lesson_index})
+            if len(ls) < 2:
+                continue
+            s = len(self.sp_lessons)
+            self.sp_lessons.append(ls)
+            self.sp_md.append(sp.min_days)
+            self.sp_w.append(HARD_W if sp.hard else _num(W.min_days * sp.weight))
+            self.sp_cons.append(sp.consecutive)
+            for i in ls:
+                self.l_spreads[i].append(s)
+        self.S = len(self.sp_lessons)
+
         # per entity-day cost tables (lazy), and weekly limits
         self.ent_day_tbl: list[list] = []  # index e*D+d -> table (list indexed by mask)
         self.ent_week: list[list] = []  # per entity: list of (Limit, weight)
@@ -192,6 +211,16 @@ class Compiled:
         self.full = (1 << P) - 1
 
     # ------------------------------------------------------------------------------------------
+    def pair_cost(self, s: int, t1: int, l1: int, t2: int, l2: int) -> float:
+        """Cost of two placed lessons of spread ``s`` (as ``model.spread_pair``, hard parts × HARD_W)."""
+        P = self.P
+        dist = abs(t1 // P - t2 // P)
+        md = self.sp_md[s]
+        v = self.sp_w[s] * (md - dist) if dist < md else 0
+        if self.sp_cons[s] and dist == 0 and t1 + l1 != t2 and t2 + l2 != t1:
+            v += HARD_W
+        return v
+
     def starts(self, ci: int, L: int) -> list[int]:
         key = (ci, L)
         if key in self._starts_cache:
@@ -289,6 +318,7 @@ class State:
         self.croom = [0] * (C * max(R, 1))
         self.nrooms = [0] * C
         self.week = [0] * E
+        self.spcost = [0] * cp.S
         self.unplaced = N
         self.cost = UNPLACED_W * N
         # soft cost of a course that has no lesson placed: min days all missing
@@ -403,6 +433,13 @@ class State:
             if nd < cp.c_min_days[c]:
                 delta -= cp.c_md_w[c]
             self.ndays[c] = nd + 1
+        for s in cp.l_spreads[i]:
+            v = 0
+            for j in cp.sp_lessons[s]:
+                if j != i and self.start[j] >= 0:
+                    v += cp.pair_cost(s, t, L, self.start[j], cp.ldur[j])
+            self.spcost[s] += v
+            delta += v
         self.unplaced -= 1
         self.cost += delta
         return delta
@@ -465,6 +502,13 @@ class State:
             self.ndays[c] = nd
             if nd < cp.c_min_days[c]:
                 delta += cp.c_md_w[c]
+        for s in cp.l_spreads[i]:
+            v = 0
+            for j in cp.sp_lessons[s]:
+                if self.start[j] >= 0:
+                    v += cp.pair_cost(s, t, L, self.start[j], cp.ldur[j])
+            self.spcost[s] -= v
+            delta -= v
         self.unplaced += 1
         self.cost += delta
         return delta

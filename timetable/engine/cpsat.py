@@ -54,6 +54,54 @@ def _scale(w: float) -> int:
     return round(w * 10)  # weights may be fractional (FET percentages); CP-SAT wants integers
 
 
+def _hard_spreads(m, cp: Compiled, st: State, groups: dict, x: dict) -> None:
+    """The hard parts of spreads: lessons of a hard spread at least ``min_days`` days apart, and two
+    lessons of a consecutive spread on the same day adjacent (at most two a day).
+
+    Lessons of one variable group are interchangeable, so only spreads made of whole groups (plus
+    locked lessons) are modelled; the local search weighs the others."""
+    P, D = cp.P, cp.D
+    of_group = {}
+    for g, ls in groups.items():
+        for i in ls:
+            of_group[i] = g
+    for s in range(cp.S):
+        hard, cons = cp.sp_w[s] >= HARD_W, cp.sp_cons[s]
+        if not hard and not cons:
+            continue
+        lessons = set(cp.sp_lessons[s])
+        touched = {of_group[i] for i in lessons if i in of_group}
+        if any(not set(groups[g]) <= lessons for g in touched):
+            continue
+        # (start, length, var or 1 for a placed locked lesson)
+        items = [(t, g[1], x[(g, t)]) for g in touched for t in cp.l_starts[groups[g][0]]]
+        items += [(st.start[i], cp.ldur[i], 1) for i in lessons if i in cp.locked and st.start[i] >= 0]
+        by_day = defaultdict(list)
+        for it in items:
+            by_day[it[0] // P].append(it)
+        if hard:
+            md = cp.sp_md[s]
+            for d0 in range(D - md + 1 if md <= D else 1):
+                window = [v for d in range(d0, min(D, d0 + md)) for _t, _l, v in by_day.get(d, ())]
+                # locked lessons breaking it themselves are the admin's choice: leave them be
+                if len(window) > 1 and sum(1 for v in window if isinstance(v, int)) <= 1:
+                    m.add(sum(window) <= 1)
+            continue
+        for day in by_day.values():
+            if len(day) < 2:
+                continue
+            if sum(1 for it in day if isinstance(it[2], int)) <= 2:
+                m.add(sum(v for _t, _l, v in day) <= 2)
+            for k, (t, L, v) in enumerate(day):
+                bad = [v2 for k2, (t2, L2, v2) in enumerate(day) if k2 != k and t + L != t2 and t2 + L2 != t]
+                if isinstance(v, int):
+                    bad = [b for b in bad if not isinstance(b, int)]
+                    if bad:
+                        m.add(sum(bad) == 0)
+                elif bad:
+                    m.add(sum(bad) == 0).only_enforce_if(v)
+
+
 def cpsat_improve(
     cp: Compiled,
     st: State,
@@ -189,6 +237,7 @@ def cpsat_improve(
             missd = m.new_int_var(0, md, f"md{c}")
             m.add(missd >= md - sum(ys))
             obj.append(_scale(cp.c_md_w[c]) * missd)
+    _hard_spreads(m, cp, st, groups, x)
     # hard teacher/group max days per week
     for e in range(cp.E):
         for lim, w in cp.ent_week[e]:

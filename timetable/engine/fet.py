@@ -27,7 +27,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .model import Course, Group, LessonKey, Limit, Problem, Room, Solution, Teacher, Weights
+from .model import Course, Group, LessonKey, Limit, Problem, Room, Solution, Spread, Teacher, Weights
 
 FET_WEIGHTS = Weights(
     room_capacity=0,
@@ -108,12 +108,17 @@ class FetImport:
 
 
 def _t(el, tag, default=""):
+    """An element's text as written: FET keeps names verbatim (a day may end with a space)."""
     x = el.find(tag)
-    return x.text.strip() if x is not None and x.text else default
+    return x.text if x is not None and x.text else default
 
 
 def _all(el, tag):
-    return [x.text.strip() for x in el.findall(tag) if x.text]
+    return [x.text for x in el.findall(tag) if x.text]
+
+
+def _flag(el, tag, default):
+    return _t(el, tag, default).strip().lower() == "true"
 
 
 def load(path: str | Path) -> FetImport:
@@ -142,12 +147,12 @@ def parse_fet(text: str) -> FetImport:
         for g in y.findall("Group"):
             gn = _t(g, "Name")
             sizes.setdefault(gn, int(_t(g, "Number_of_Students", "0") or 0))
-            if gn not in children[yn]:
+            if gn != yn and gn not in children[yn]:  # a group may bear its year's name: one set
                 children[yn].append(gn)
             for s in g.findall("Subgroup"):
                 sn = _t(s, "Name")
                 sizes.setdefault(sn, int(_t(s, "Number_of_Students", "0") or 0))
-                if sn not in children[gn]:
+                if sn != gn and sn not in children[gn]:
                     children[gn].append(sn)
     for n, size in sizes.items():
         groups[n] = Group(id=n, size=size, subgroups=tuple(children.get(n, ())))
@@ -160,7 +165,7 @@ def parse_fet(text: str) -> FetImport:
 
     acts: dict[int, dict] = {}
     for a in root.findall("./Activities_List/Activity"):
-        if _t(a, "Active", "true") != "true":
+        if not _flag(a, "Active", "true"):
             continue
         aid = int(_t(a, "Id"))
         acts[aid] = {
@@ -176,6 +181,8 @@ def parse_fet(text: str) -> FetImport:
             "rooms": None,  # hard allowed rooms
             "home": None,  # hard home rooms: used only without hard preferred rooms (as FET)
             "pref_rooms": set(),
+            "time_w": 0.0,  # weight of the soft preferred times / rooms (the highest percentage)
+            "room_w": 0.0,
             "needs_room": False,
         }
 
@@ -186,7 +193,7 @@ def parse_fet(text: str) -> FetImport:
     group_limits: dict[str, list[Limit]] = defaultdict(list)
     room_unav: dict[str, set] = defaultdict(set)
     breaks: set = set()
-    min_days: list[tuple[list[int], int, float]] = []
+    min_days: list[tuple[list[int], int, float, bool]] = []
 
     def slots(el, tag, dtag="Day", htag="Hour"):
         out = set()
@@ -199,8 +206,12 @@ def parse_fet(text: str) -> FetImport:
     def restrict(a, key, allowed, hard, w):
         if hard:
             a[key] = set(allowed) if a[key] is None else a[key] & set(allowed)
+        elif key == "starts":
+            a["pref_times"].update(allowed)
+            a["time_w"] = max(a["time_w"], w)
         else:
-            (a["pref_times"] if key == "starts" else a["pref_rooms"]).update(allowed)
+            a["pref_rooms"].update(allowed)
+            a["room_w"] = max(a["room_w"], w)
 
     def starts_within(a, slotset):
         """Starts whose whole span lies in the given time slots."""
@@ -243,7 +254,7 @@ def parse_fet(text: str) -> FetImport:
     sc = root.find("Space_Constraints_List")
     for el in list(tc if tc is not None else []) + list(sc if sc is not None else []):
         tag = el.tag
-        if _t(el, "Active", "true") != "true":
+        if not _flag(el, "Active", "true"):
             continue
         pct = float(_t(el, "Weight_Percentage", "100") or 100)
         hard = pct >= 100
@@ -331,20 +342,21 @@ def parse_fet(text: str) -> FetImport:
                     a["needs_room"] = True
         elif tag == "ConstraintMinDaysBetweenActivities":
             ids = [int(x) for x in _all(el, "Activity_Id")]
-            min_days.append((ids, int(_t(el, "MinDays", "1")), pct))
+            cons = _flag(el, "Consecutive_If_Same_Day", "false")
+            min_days.append((ids, int(_t(el, "MinDays", "1")), pct, cons))
         elif tag.startswith("ConstraintTeacher"):
             kind, value = _teacher_limit(tag, el)
             who = (
                 [_t(el, "Teacher_Name")] if tag.startswith("ConstraintTeacher") and "Teachers" not in tag else teachers
             )
-            if kind == "min_hours_daily" and _t(el, "Allow_Empty_Days", "true") != "true":
+            if kind == "min_hours_daily" and not _flag(el, "Allow_Empty_Days", "true"):
                 imp.notes.append(f"{tag}: empty days not allowed — approximated as allowed")
             for t in who:
                 teacher_limits[t].append(limit(kind, value, hard, w))
         elif tag.startswith("ConstraintStudents"):
             kind, value = _students_limit(tag, el)
             atoms = all_atoms_of([_t(el, "Students")] if "Set" in tag else list(groups))
-            if kind == "min_hours_daily" and _t(el, "Allow_Empty_Days", "true") != "true":
+            if kind == "min_hours_daily" and not _flag(el, "Allow_Empty_Days", "true"):
                 imp.notes.append(f"{tag}: empty days not allowed — approximated as allowed")
             for at in atoms:
                 group_limits[at].append(limit(kind, value, hard, w))
@@ -389,6 +401,8 @@ def parse_fet(text: str) -> FetImport:
             allowed_rooms=allowed,
             preferred_rooms=frozenset(set().union(*(m["pref_rooms"] for m in members))),
             preferred_times=pref_times,
+            preferred_time_weight=max(m["time_w"] for m in members),
+            preferred_room_weight=max(m["room_w"] for m in members),
             needs_room=needs_room,
             lesson_starts=lesson_starts if any(s is not None for s in lesson_starts) else None,
         )
@@ -402,21 +416,16 @@ def parse_fet(text: str) -> FetImport:
                     locked[(cid, k)] = (d, h, None)
                 elif m["rooms"] is not None and len(m["rooms"]) == 1:
                     locked[(cid, k)] = (d, h, next(iter(m["rooms"])))
-    cmap = {c.id: c for c in courses}
-    for ids, md, pct in min_days:
-        cids = {course_of_act[i][0] for i in ids if i in course_of_act}
-        if len(cids) != 1:
+    spreads = []
+    for ids, md, pct, cons in min_days:
+        keys = tuple(dict.fromkeys(course_of_act[i] for i in ids if i in course_of_act))
+        if len(keys) < 2:
             imp.skipped["ConstraintMinDaysBetweenActivities"] += 1
             imp.imported["ConstraintMinDaysBetweenActivities"] -= 1
             continue
-        c = cmap[next(iter(cids))]
-        n = len([i for i in ids if i in course_of_act])
-        if md > 1:
-            imp.notes.append(f"min {md} days between activities {ids}: approximated as 'all on different days'")
-        if n > c.min_days:
-            c.min_days = min(n, D)
-        if pct >= 100:
-            c.min_days_hard = True
+        # as FET, which repairs a minimum of the whole week or more to one day less
+        md = max(1, min(md, D - 1))
+        spreads.append(Spread(keys, min_days=md, weight=pct / 100, hard=pct >= 100, consecutive=cons))
     teacher_objs = {
         t: Teacher(id=t, unavailable=frozenset(teacher_unav.get(t, ())), limits=tuple(teacher_limits.get(t, ())))
         for t in teachers
@@ -440,6 +449,7 @@ def parse_fet(text: str) -> FetImport:
         teachers=teacher_objs,
         breaks=frozenset(breaks),
         locked=locked,
+        spreads=spreads,
         weights=FET_WEIGHTS,
         capacity_hard=True,
         name=_t(root, "Institution_Name"),
@@ -450,13 +460,41 @@ def parse_fet(text: str) -> FetImport:
     return imp
 
 
-def _atoms(groups: dict[str, Group], name: str) -> list[str]:
+def solution_from_fet(imp: FetImport, text: str) -> Solution:
+    """The timetable FET wrote for the activities of ``imp``: its ``*_activities.xml`` (each
+    activity's day, hour and room), or a ``.fet`` file holding every activity locked to its time and
+    room (as ``*_data_and_timetable.fet`` and :func:`export_fet` write it)."""
+    root = ET.fromstring(text.lstrip("\ufeff"))  # noqa: S314 - as in parse_fet
+    key_of = {aid: key for key, aid in imp.activity_of.items()}
+    pb = imp.problem
+    sol: Solution = {}
+    if root.tag == "Activities_Timetable":
+        dix = {n: i for i, n in enumerate(pb.day_names or [])}
+        hix = {n: i for i, n in enumerate(pb.period_names or [])}
+        for a in root.findall("Activity"):
+            key = key_of.get(int(_t(a, "Id", "-1")))
+            d, h = dix.get(_t(a, "Day")), hix.get(_t(a, "Hour"))
+            if key is None or d is None or h is None:
+                continue
+            room = _t(a, "Room") or None
+            sol[key] = (d, h, room if pb.course(key[0]).needs_room else None)
+        return sol
+    out = parse_fet(text)
+    for key, pl in out.problem.locked.items():
+        aid = out.activity_of.get(key)
+        if aid in key_of:
+            mine = key_of[aid]
+            sol[mine] = (pl[0], pl[1], pl[2] if pb.course(mine[0]).needs_room else None)
+    return sol
+
+
+def _atoms(groups: dict[str, Group], name: str, seen: frozenset = frozenset()) -> list[str]:
     g = groups.get(name)
-    if g is None or not g.subgroups:
+    if g is None or not g.subgroups or name in seen:
         return [name]
     out: list[str] = []
     for s in g.subgroups:
-        for a in _atoms(groups, s):
+        for a in _atoms(groups, s, seen | {name}):
             if a not in out:
                 out.append(a)
     return out
@@ -623,7 +661,12 @@ def _build(problem: Problem, solution: Solution) -> str:
             ids.append(next_id)
             next_id += 1
         if c.min_days and len(ids) > 1:
-            min_days.append((ids, c.min_days_hard))
+            # "on at least min_days days": with all lessons on different days when min_days covers them
+            min_days.append((ids, 1, 100 if c.min_days_hard else 95, False))
+    for sp in problem.spreads:
+        ids = [activity_of[k] for k in sp.lessons if k in activity_of]
+        if len(ids) > 1:
+            min_days.append((ids, sp.min_days, 100 if sp.hard else round(100 * sp.weight, 2), sp.consecutive))
     _sub(root, "Buildings_List")
     rl = _sub(root, "Rooms_List")
     for r in problem.rooms:
@@ -664,14 +707,14 @@ def _build(problem: Problem, solution: Solution) -> str:
     for g in problem.groups.values():
         if g.unavailable:
             not_available("ConstraintStudentsSetNotAvailableTimes", "Students", g.id, g.unavailable)
-    for ids, hard in min_days:
+    for ids, md, pct, cons in min_days:
         c = _sub(tc, "ConstraintMinDaysBetweenActivities")
-        _sub(c, "Weight_Percentage", 100 if hard else 95)
-        _sub(c, "Consecutive_If_Same_Day", "true")
+        _sub(c, "Weight_Percentage", f"{pct:g}")
+        _sub(c, "Consecutive_If_Same_Day", "true" if cons else "false")
         _sub(c, "Number_of_Activities", len(ids))
         for i in ids:
             _sub(c, "Activity_Id", i)
-        _sub(c, "MinDays", 1)
+        _sub(c, "MinDays", md)
         _sub(c, "Active", "true")
     sc = _sub(root, "Space_Constraints_List")
     c = _sub(sc, "ConstraintBasicCompulsorySpace")

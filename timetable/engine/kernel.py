@@ -85,8 +85,11 @@ H_N, H_R, H_T, H_D, H_P, H_E, H_C, H_RM = range(8)
 H_F_RPEN, H_F_TPEN, H_F_MDW, H_F_TABLES, H_F_WKW = range(40, 45)
 # offsets into S
 H_S_START, H_S_ROOM, H_S_ROCC, H_S_EOCC, H_S_MASK, H_S_CDAY, H_S_NDAYS, H_S_CROOM, H_S_NROOMS, H_S_UNPL = range(50, 60)
-HEADER = 64
-# SF: cost, best cost, then the weekly cost of each entity
+# spreads: lesson -> spreads, spread -> lessons, min days, consecutive flag; their weights in F;
+# where the spread costs start in SF
+H_LSPPTR, H_LSPIDX, H_SPPTR, H_SPIDX, H_SPMD, H_SPCONS, H_F_SPW, H_SFSP, H_NSP = range(64, 73)
+HEADER = 80
+# SF: cost, best cost, then the weekly cost of each entity, then the cost of each spread
 SF_COST, SF_BEST, SF_WEEK = 0, 1, 2
 # scratch rows of the work array
 W_MARK, W_CHAIN, W_OX, W_OA, W_OR, W_PEND, W_RX, W_RJ, W_RR, W_BL, W_BT, W_BR, W_HOT, W_SPREAD, W_OX2 = range(15)
@@ -234,6 +237,12 @@ def kernel_problem(cp: Compiled) -> tuple[np.ndarray, np.ndarray]:
     seg_i(H_FHOURS, feats[0])
     seg_i(H_FGAPS, feats[1])
     seg_i(H_FFIRST, feats[2])
+    seg_csr(H_LSPPTR, H_LSPIDX, cp.l_spreads)
+    seg_csr(H_SPPTR, H_SPIDX, cp.sp_lessons)
+    seg_i(H_SPMD, cp.sp_md or [0])
+    seg_i(H_SPCONS, [int(x) for x in cp.sp_cons] or [0])
+    head[H_SFSP] = SF_WEEK + max(E, 1)
+    head[H_NSP] = cp.S
     seg_i(H_MOVABLE, cp.movable or [0])
     head[H_NMOV] = len(cp.movable)
     head[H_FULL] = full
@@ -242,6 +251,7 @@ def kernel_problem(cp: Compiled) -> tuple[np.ndarray, np.ndarray]:
     head[H_F_MDW] = Lf.add(np.asarray(cp.c_md_w, dtype=np.float64))
     head[H_F_TABLES] = Lf.add(np.concatenate(tabs) if tabs else np.zeros(full))
     head[H_F_WKW] = Lf.add(np.asarray([x[2] for x in flat] or [0], dtype=np.float64))
+    head[H_F_SPW] = Lf.add(np.asarray(cp.sp_w or [0], dtype=np.float64))
     # state layout (offsets into S)
     pos = 0
     for h, n in (
@@ -286,9 +296,11 @@ def kernel_state(st: State) -> tuple[np.ndarray, np.ndarray]:
     ):
         o = int(I[h])
         S[o : o + len(vals)] = vals
-    SF = np.zeros(SF_WEEK + max(cp.E, 1))
+    sp0 = int(I[H_SFSP])
+    SF = np.zeros(sp0 + max(cp.S, 1))
     SF[SF_COST] = SF[SF_BEST] = st.cost
     SF[SF_WEEK : SF_WEEK + cp.E] = st.week
+    SF[sp0 : sp0 + cp.S] = st.spcost
     return S, SF
 
 
@@ -340,6 +352,40 @@ def week_cost(I, F, S, e):  # noqa: E741
                     s += hs[q]
                 v += (int(hard_w) // (2 * P)) * s
     return v
+
+
+@njit(cache=True)
+def pair_cost(I, F, s, t1, l1, t2, l2):  # noqa: E741
+    """``Compiled.pair_cost``: two placed lessons of spread ``s``."""
+    P = I[H_P]
+    dist = abs(t1 // P - t2 // P)
+    md = I[I[H_SPMD] + s]
+    v = 0.0
+    if dist < md:
+        v += F[I[H_F_SPW] + s] * (md - dist)
+    if I[I[H_SPCONS] + s] and dist == 0 and t1 + l1 != t2 and t2 + l2 != t1:
+        v += F[1]
+    return v
+
+
+@njit(cache=True)
+def spread_delta(I, F, S, SF, i, t, L, sign):  # noqa: E741
+    """Cost of lesson ``i`` at ``t`` against the placed lessons sharing a spread with it, added to
+    (sign 1) or taken from (sign -1) each spread's cost; returns the signed total."""
+    sp0 = I[H_SFSP]
+    total = 0.0
+    for q in range(I[I[H_LSPPTR] + i], I[I[H_LSPPTR] + i + 1]):
+        s = I[I[H_LSPIDX] + q]
+        v = 0.0
+        for q2 in range(I[I[H_SPPTR] + s], I[I[H_SPPTR] + s + 1]):
+            j = I[I[H_SPIDX] + q2]
+            if j != i:
+                tj = S[I[H_S_START] + j]
+                if tj >= 0:
+                    v += pair_cost(I, F, s, t, L, tj, I[I[H_LDUR] + j])
+        SF[sp0 + s] += sign * v
+        total += sign * v
+    return total
 
 
 @njit(cache=True)
@@ -395,6 +441,8 @@ def k_add(I, F, S, SF, i, t, r):  # noqa: E741
         if nd < I[I[H_CMIND] + c]:
             delta -= F[I[H_F_MDW] + c]
         S[I[H_S_NDAYS] + c] = nd + 1
+    if I[I[H_LSPPTR] + i + 1] > I[I[H_LSPPTR] + i]:
+        delta += spread_delta(I, F, S, SF, i, t, L, 1.0)
     S[I[H_S_UNPL]] -= 1
     SF[SF_COST] += delta
     return delta
@@ -455,6 +503,8 @@ def k_remove(I, F, S, SF, i):  # noqa: E741
         S[I[H_S_NDAYS] + c] = nd
         if nd < I[I[H_CMIND] + c]:
             delta += F[I[H_F_MDW] + c]
+    if I[I[H_LSPPTR] + i + 1] > I[I[H_LSPPTR] + i]:
+        delta += spread_delta(I, F, S, SF, i, t, L, -1.0)
     S[I[H_S_UNPL]] += 1
     SF[SF_COST] += delta
     return delta
@@ -742,6 +792,16 @@ def k_course_room_undo(I, F, S, SF, n, Wk):  # noqa: E741
 
 
 @njit(cache=True)
+def _spread_courses(I, SF, bad, at_least):  # noqa: E741
+    """Mark the courses of the lessons of every spread costing at least ``at_least``."""
+    sp0 = I[H_SFSP]
+    for s in range(I[H_NSP]):
+        if SF[sp0 + s] >= at_least:
+            for q in range(I[I[H_SPPTR] + s], I[I[H_SPPTR] + s + 1]):
+                bad[I[I[H_LC] + I[I[H_SPIDX] + q]]] = True
+
+
+@njit(cache=True)
 def k_hot(I, F, S, SF, Wk):  # noqa: E741
     """Movable placed lessons involved in a hard violation (as ``local._hot_lessons``) into
     ``Wk[W_HOT]``; returns their count."""
@@ -754,6 +814,7 @@ def k_hot(I, F, S, SF, Wk):  # noqa: E741
     for c in range(C):
         if F[I[H_F_MDW] + c] >= hard_w and S[I[H_S_NDAYS] + c] < I[I[H_CMIND] + c]:
             bad[c] = True
+    _spread_courses(I, SF, bad, hard_w)
     for e in range(E):
         hit = SF[SF_WEEK + e] >= hard_w
         if not hit:
@@ -777,13 +838,17 @@ def k_hot(I, F, S, SF, Wk):  # noqa: E741
 
 
 @njit(cache=True)
-def k_spread(I, S, Wk):  # noqa: E741
+def k_spread(I, S, SF, Wk):  # noqa: E741
     """Movable placed lessons of courses on fewer days than their minimum (as
     ``local._spread_lessons``) into ``Wk[W_SPREAD]``; returns their count."""
     C = I[H_C]
+    bad = np.zeros(C, dtype=np.bool_)
+    for c in range(C):
+        bad[c] = S[I[H_S_NDAYS] + c] < I[I[H_CMIND] + c]
+    _spread_courses(I, SF, bad, 1e-9)
     n = 0
     for c in range(C):
-        if S[I[H_S_NDAYS] + c] < I[I[H_CMIND] + c]:
+        if bad[c]:
             for q in range(I[I[H_CLPTR] + c], I[I[H_CLPTR] + c + 1]):
                 i = I[I[H_CLIDX] + q]
                 placed = S[I[H_S_START] + i] >= 0
@@ -904,7 +969,7 @@ def k_run(I, F, S, SF, B, rs, par, n_iter, it0, Wk, st_arr):  # noqa: E741
             elif nhot > 0 and SF[SF_COST] < hard_w:
                 nhot = 0
             if it & 4095 == 0:
-                nspread = k_spread(I, S, Wk)
+                nspread = k_spread(I, S, SF, Wk)
         i = Wk[W_HOT, rint(rs, nhot)] if nhot > 0 and rnd(rs) < 0.5 else I[mov0 + rint(rs, nm)]
         spread_move = False
         if nspread > 0 and rnd(rs) < p_spread:
@@ -1116,7 +1181,7 @@ def anneal_kernel(
     rs = np.array([rng.getrandbits(63) | 1], dtype=np.uint64)
     Wk = np.zeros((NWORK, N + 1), dtype=np.int64)
     st_arr = np.zeros(7, dtype=np.int64)
-    st_arr[5] = k_spread(I, S, Wk)
+    st_arr[5] = k_spread(I, S, SF, Wk)
     par = np.array([t0, t0, p_room, p_course_room, p_swap, p_spread, chain_limit, target, p_adj, p_double])
     stall = reheat_after or max(20_000, 200 * len(cp.movable))
     it = 0

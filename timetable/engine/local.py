@@ -321,13 +321,17 @@ def anneal_python(
 
 
 def _hot_lessons(st: State) -> list[int]:
-    """Movable lessons involved in a hard violation (hard min days, hard daily/weekly limits)."""
+    """Movable lessons involved in a hard violation (hard min days, hard daily/weekly limits, hard
+    spreads), course by course."""
     cp = st.cp
     D = cp.D
     bad = set()
     for c in range(cp.C):
         if cp.c_md_w[c] >= HARD_W and st.ndays[c] < cp.c_min_days[c]:
             bad.add(c)
+    for s in range(cp.S):
+        if st.spcost[s] >= HARD_W:
+            bad.update(cp.lc[j] for j in cp.sp_lessons[s])
     mask, tbls = st.mask, cp.ent_day_tbl
     for e in range(cp.E):
         hit = st.week[e] >= HARD_W
@@ -347,11 +351,17 @@ def _hot_lessons(st: State) -> list[int]:
 
 
 def _spread_lessons(st: State) -> list[int]:
-    """Movable placed lessons of courses spread over fewer days than their minimum (soft)."""
+    """Movable placed lessons of courses spread over fewer days than their minimum, or in a spread
+    that costs something (soft), course by course."""
     cp = st.cp
+    bad = [st.ndays[c] < cp.c_min_days[c] for c in range(cp.C)]
+    for s in range(cp.S):
+        if st.spcost[s] > 1e-9:
+            for j in cp.sp_lessons[s]:
+                bad[cp.lc[j]] = True
     out = []
     for c in range(cp.C):
-        if st.ndays[c] < cp.c_min_days[c]:
+        if bad[c]:
             for i in cp.c_lessons[c]:
                 if st.start[i] >= 0 and i not in cp.locked and cp.l_starts[i]:
                     out.append(i)

@@ -12,7 +12,8 @@ Hard constraints (a solution violating one is not a valid timetable):
   * course, teacher, group and room unavailability and break periods (``unavailable``/``break``);
   * room kind / allowed rooms (``room_kind``), and room capacity when ``capacity_hard`` (``room_capacity``);
   * locked assignments kept (``locked``);
-  * teacher/group limits and minimum-days spreads flagged ``hard`` (``limit``/``min_days``).
+  * teacher/group limits and minimum-days spreads flagged ``hard`` (``limit``/``min_days``);
+  * lessons of a :class:`Spread` with ``consecutive`` that share a day are adjacent (``consecutive``).
 
 Soft constraints are weighted (:class:`Weights`); the ITC-2007 track-3 cost is the default weights
 (room capacity 1, min working days 5, curriculum compactness 2, room stability 1, others 0).
@@ -104,6 +105,8 @@ class Course:
     min_days_hard: bool = False
     name: str = ""
     lesson_starts: tuple[frozenset[Slot] | None, ...] | None = None  # per-lesson allowed starts (hard)
+    preferred_time_weight: float = 1.0  # × Weights.preferred_time (FET: the constraint's percentage)
+    preferred_room_weight: float = 1.0  # × Weights.preferred_room
 
     def __post_init__(self):
         ts = tuple(self.teachers)
@@ -131,9 +134,32 @@ class Course:
 
 
 @dataclass(frozen=True)
+class Spread:
+    """Lessons (of one course or several) to keep ``min_days`` days apart, as FET's "min days
+    between activities": every pair of placed lessons closer than ``min_days`` days costs
+    ``weight × (min_days − distance)`` (a hard violation when ``hard``). With ``consecutive``, two of
+    them on the same day must be adjacent, one starting where the other ends (always hard, as FET).
+    """
+
+    lessons: tuple[LessonKey, ...]
+    min_days: int = 1
+    weight: float = 1.0
+    hard: bool = False
+    consecutive: bool = False
+
+
+def spread_pair(sp: Spread, d1: int, p1: int, l1: int, d2: int, p2: int, l2: int) -> tuple[int, bool]:
+    """(days too close, not adjacent on the same day although ``consecutive``) of two placed lessons."""
+    dist = abs(d1 - d2)
+    close = sp.min_days - dist if dist < sp.min_days else 0
+    apart = sp.consecutive and dist == 0 and p1 + l1 != p2 and p2 + l2 != p1
+    return close, apart
+
+
+@dataclass(frozen=True)
 class Weights:
     room_capacity: float = 1  # per student above capacity (when not hard)
-    min_days: float = 5  # per missing working day of a course
+    min_days: float = 5  # per missing working day of a course; per day too close in a Spread (× its weight)
     compactness: float = 2  # per isolated lesson of a group (no neighbour period that day)
     room_stability: float = 1  # per extra room used by a course
     teacher_gaps: float = 0  # per idle period between a teacher's lessons in a day
@@ -153,6 +179,7 @@ class Problem:
     teachers: dict[str, Teacher] = field(default_factory=dict)
     breaks: frozenset[Slot] = frozenset()
     locked: dict[LessonKey, Placement] = field(default_factory=dict)
+    spreads: list[Spread] = field(default_factory=list)
     weights: Weights = field(default_factory=Weights)
     capacity_hard: bool = False
     name: str = ""
@@ -170,14 +197,14 @@ class Problem:
     def room(self, rid: str) -> Room:
         return {r.id: r for r in self.rooms}[rid]
 
-    def atoms(self, gid: str) -> tuple[str, ...]:
-        """Atomic groups (leaves of the subgroup tree) under ``gid``."""
+    def atoms(self, gid: str, _seen: frozenset = frozenset()) -> tuple[str, ...]:
+        """Atomic groups (leaves of the subgroup tree) under ``gid``; a cycle ends at its repeat."""
         g = self.groups.get(gid)
-        if g is None or not g.subgroups:
+        if g is None or not g.subgroups or gid in _seen:
             return (gid,)
         out: list[str] = []
         for s in g.subgroups:
-            for a in self.atoms(s):
+            for a in self.atoms(s, _seen | {gid}):
                 if a not in out:
                     out.append(a)
         return tuple(out)
@@ -371,11 +398,11 @@ def evaluate(problem: Problem, solution: Solution) -> Evaluation:
                         else:
                             bd["room_capacity"] += W.room_capacity * (c.students - room.capacity)
                     if c.preferred_rooms and rid not in c.preferred_rooms:
-                        bd["preferred_room"] += W.preferred_room
+                        bd["preferred_room"] += W.preferred_room * c.preferred_room_weight
             if c.lesson_starts and c.lesson_starts[i] is not None and (d, p) not in c.lesson_starts[i]:
                 hard.append(Violation("unavailable", f"{c.id} lesson {i + 1} outside its allowed start times"))
             if c.preferred_times and (d, p) not in c.preferred_times:
-                bd["preferred_time"] += W.preferred_time
+                bd["preferred_time"] += W.preferred_time * c.preferred_time_weight
             for q in range(p, p + L):
                 s = (d, q)
                 if s in problem.breaks:
@@ -402,6 +429,23 @@ def evaluate(problem: Problem, solution: Solution) -> Evaluation:
                 bd["min_days"] += W.min_days * miss
         if len(rooms_used) > 1:
             bd["room_stability"] += W.room_stability * (len(rooms_used) - 1)
+    for sp in problem.spreads:
+        placed = []
+        for key in sp.lessons:
+            pl = solution.get(key)
+            if key in known and pl is not None:
+                placed.append((key, pl[0], pl[1], problem.course(key[0]).durations[key[1]]))
+        for a in range(len(placed)):
+            for b in range(a):
+                (k1, d1, p1, l1), (k2, d2, p2, l2) = placed[a], placed[b]
+                close, apart = spread_pair(sp, d1, p1, l1, d2, p2, l2)
+                pair = f"{k2[0]}#{k2[1] + 1} and {k1[0]}#{k1[1] + 1}"
+                if close and sp.hard:
+                    hard.append(Violation("min_days", f"{pair} {close} day(s) too close (min {sp.min_days})"))
+                elif close:
+                    bd["min_days"] += W.min_days * sp.weight * close
+                if apart:
+                    hard.append(Violation("consecutive", f"{pair} on the same day but not one after the other"))
     for key in solution:
         if key not in known:
             hard.append(Violation("unknown", f"{key} is not a lesson of the problem"))

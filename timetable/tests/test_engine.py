@@ -10,7 +10,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from timetable.engine import Course, Group, Limit, Problem, Room, Teacher, Weights, evaluate, fet, itc2007, solve
+from timetable.engine import (
+    Course,
+    Group,
+    Limit,
+    Problem,
+    Room,
+    Spread,
+    Teacher,
+    Weights,
+    evaluate,
+    fet,
+    itc2007,
+    solve,
+)
 from timetable.engine.core import UNPLACED_W, Compiled, State, state_from_solution
 from timetable.engine.greedy import greedy
 
@@ -455,7 +468,8 @@ def test_fet_import():
     by_id = {c.id: c for c in p.courses}
     assert set(by_id) == {"A1", "A3", "A4"}  # split activity merged, inactive one dropped
     math = by_id["A1"]
-    assert math.lessons == 2 and math.min_days == 2 and math.min_days_hard
+    assert math.lessons == 2 and math.min_days == 0
+    assert p.spreads == [Spread((("A1", 0), ("A1", 1)), min_days=1, weight=1.0, hard=True, consecutive=True)]
     assert math.students == 20 and math.allowed_rooms == {"R1"} and math.needs_room
     assert by_id["A3"].durations == (2,) and by_id["A3"].allowed_rooms == {"R1"}
     assert not by_id["A4"].needs_room  # no space constraint: FET gives it no room

@@ -1,7 +1,8 @@
 """The compiled annealing kernel against the Python reference State and the plain evaluator.
 
 Random small problems with every cost family the kernel handles (gaps, compactness, daily and
-weekly limits soft and hard, preferred times and rooms, locked lessons, double periods, subgroups):
+weekly limits soft and hard, preferred times and rooms, locked lessons, double periods, subgroups,
+spreads with consecutive-if-same-day):
 after kernel moves the kernel's incremental cost and arrays equal those of a Python State rebuilt
 from the same timetable, which equals the evaluator's cost; no hard constraint is ever broken.
 """
@@ -14,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from timetable.engine import Course, Group, Limit, Problem, Room, Teacher, Weights, evaluate, solve
+from timetable.engine import Course, Group, Limit, Problem, Room, Spread, Teacher, Weights, evaluate, solve
 from timetable.engine import kernel as K
 from timetable.engine.core import HARD_W, UNPLACED_W, Compiled, State
 from timetable.engine.greedy import greedy
@@ -97,12 +98,27 @@ def problems(draw):
         capacity_hard=draw(st.booleans()),
         weights=Weights(teacher_gaps=1, student_gaps=1, preferred_time=1, preferred_room=2),
     )
+    keys = [(c.id, k) for c in courses for k in range(c.lessons)]
+    for _ in range(draw(st.integers(0, 3)) if len(keys) > 1 else 0):
+        problem.spreads.append(
+            Spread(
+                tuple(draw(st.lists(st.sampled_from(keys), min_size=2, max_size=4, unique=True))),
+                min_days=draw(st.integers(1, 3)),
+                weight=draw(st.sampled_from([1, 0.95, 0.5])),
+                hard=draw(st.booleans()),
+                consecutive=draw(st.booleans()),
+            )
+        )
     if draw(st.booleans()):
         c = courses[0]
         d, p = draw(st.sampled_from(slots))
         if p + c.durations[0] <= periods:
             problem.locked = {(c.id, 0): (d, p, rooms[0].id if c.needs_room else None)}
     return problem
+
+
+# hard constraints the search weighs (HARD_W) rather than never breaks
+SEARCH_WEIGHED = ("unplaced", "limit", "min_days", "consecutive")
 
 
 def _python_twin(cp, S):
@@ -113,7 +129,7 @@ def _python_twin(cp, S):
 
 
 def _structural(ev):
-    return {str(v) for v in ev.hard if v.kind not in ("unplaced", "limit", "min_days")}
+    return {str(v) for v in ev.hard if v.kind not in SEARCH_WEIGHED}
 
 
 def _assert_same(cp, S, SF, allowed=frozenset()):
@@ -128,7 +144,7 @@ def _assert_same(cp, S, SF, allowed=frozenset()):
     assert np.allclose(SF[K.SF_WEEK :], SF2[K.SF_WEEK :])
     ev = evaluate(cp.problem, ref.solution())
     assert _structural(ev) <= allowed
-    hard_limits = sum(1 for v in ev.hard if v.kind in ("limit", "min_days"))
+    hard_limits = sum(1 for v in ev.hard if v.kind in SEARCH_WEIGHED[1:])
     if ref.cost < HARD_W:
         assert ref.unplaced == 0 and hard_limits == 0
         assert ref.cost == pytest.approx(ev.cost)
