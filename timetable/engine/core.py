@@ -185,6 +185,10 @@ class Compiled:
         self._tables: dict = {}
         self._feat_tables: dict = {}
         self.day_breaks = [tuple(brk[d]) for d in range(D)]
+        # per entity-day: periods blocked by a break or the entity's unavailability (not gaps)
+        self.ent_day_blocked = [
+            tuple(brk[d][p] or (d * P + p) in ent_unav[e] for p in range(P)) for e in range(self.E) for d in range(D)
+        ]
         for e in range(self.E):
             if e < self.nT:
                 lims = problem.teacher_limits(teachers[e])
@@ -200,7 +204,9 @@ class Compiled:
             weekly = [(lim, HARD_W if lim.hard else W.limits * lim.weight) for lim in lims if lim.kind in WEEKLY_KINDS]
             self.ent_week.append(weekly)
             for d in range(D):
-                key = (base, daily, self.day_breaks[d])
+                # blocked periods shape the day's cost only when something is counted on it
+                costed = bool(daily) or any(w for _n, w in base)
+                key = (base, daily, self.ent_day_blocked[e * D + d] if costed else ())
                 tbl = self._tables.get(key)
                 if tbl is None:
                     tbl = self._tables[key] = [None] * (1 << P)
@@ -242,9 +248,9 @@ class Compiled:
 
     def fill(self, tbl: list, m: int):
         """Compute a lazily-filled day-cost table entry."""
-        (base, daily, breaks) = self._tbl_spec[id(tbl)]
+        (base, daily, blocked) = self._tbl_spec[id(tbl)]
         bits = [bool(m >> p & 1) for p in range(self.P)]
-        f = day_features(bits, list(breaks))
+        f = day_features(bits, list(blocked) or [False] * self.P)
         v = 0
         for name, w in base:
             if w:
@@ -257,17 +263,19 @@ class Compiled:
         tbl[m] = v
         return v
 
-    def features(self, d: int, m: int):
-        key = (self.day_breaks[d], m)
+    def features(self, k: int, m: int):
+        """Day features of entity-day ``k`` (= e × D + d) with occupancy mask ``m``."""
+        blocked = self.ent_day_blocked[k]
+        key = (blocked, m)
         f = self._feat_tables.get(key)
         if f is None:
             bits = [bool(m >> p & 1) for p in range(self.P)]
-            f = self._feat_tables[key] = day_features(bits, list(self.day_breaks[d]))
+            f = self._feat_tables[key] = day_features(bits, list(blocked))
         return f
 
     def week_cost(self, e: int, masks: list[int]) -> float:
         D = self.D
-        feats = [self.features(d, masks[e * D + d]) for d in range(D)]
+        feats = [self.features(e * D + d, masks[e * D + d]) for d in range(D)]
         v = 0
         for lim, w in self.ent_week[e]:
             ex = limit_week_excess(lim, feats)

@@ -218,21 +218,22 @@ def kernel_problem(cp: Compiled) -> tuple[np.ndarray, np.ndarray]:
     seg_i(H_WKPTR, wk_ptr)
     seg_i(H_WKKIND, [x[0] for x in flat] or [0])
     seg_i(H_WKVAL, [x[1] for x in flat] or [0])
+    # entity-days of the same blocked periods share their feature rows
     types: dict[tuple, int] = {}
-    day_type = np.zeros(D, dtype=np.int64)
+    day_type = np.zeros(max(1, E * D), dtype=np.int64)
     rows = []
-    for d in range(D):
-        key = cp.day_breaks[d]
+    for k in range(E * D):
+        key = cp.ent_day_blocked[k] if wk_ptr[k // D + 1] > wk_ptr[k // D] else ()
         if key not in types:
             types[key] = len(rows)
-            rows.append(d)
-        day_type[d] = types[key]
-    feats = np.zeros((3, len(rows), full), dtype=np.int64)
+            rows.append(k)
+        day_type[k] = types[key]
+    feats = np.zeros((3, max(1, len(rows)), full), dtype=np.int64)
     if flat:
-        for k, d in enumerate(rows):
+        for row, k in enumerate(rows):
             for m in range(full):
-                f = cp.features(d, m)
-                feats[0, k, m], feats[1, k, m], feats[2, k, m] = f[0], f[1], f[4]
+                f = cp.features(k, m)
+                feats[0, row, m], feats[1, row, m], feats[2, row, m] = f[0], f[1], f[4]
     seg_i(H_DAYTYPE, day_type)
     seg_i(H_FHOURS, feats[0])
     seg_i(H_FGAPS, feats[1])
@@ -325,7 +326,7 @@ def week_cost(I, F, S, e):  # noqa: E741
         kind = I[I[H_WKKIND] + k]
         n = 0
         for d in range(D):
-            fi = I[I[H_DAYTYPE] + d] * full + S[mask0 + d]
+            fi = I[I[H_DAYTYPE] + e * D + d] * full + S[mask0 + d]
             if kind == 0:
                 if I[I[H_FHOURS] + fi] > 0:
                     n += 1
@@ -342,7 +343,7 @@ def week_cost(I, F, S, e):  # noqa: E741
                 hrs = np.empty(D, dtype=np.int64)
                 nh = 0
                 for d in range(D):
-                    h = I[I[H_FHOURS] + I[I[H_DAYTYPE] + d] * full + S[mask0 + d]]
+                    h = I[I[H_FHOURS] + I[I[H_DAYTYPE] + e * D + d] * full + S[mask0 + d]]
                     if h > 0:
                         hrs[nh] = h
                         nh += 1

@@ -258,17 +258,20 @@ def room_fits(problem: Problem, c: Course, r: Room) -> bool:
 # ---- day-profile costs shared by the evaluator and the search --------------------------------
 
 
-def day_features(bits: list[bool], breaks: list[bool]) -> tuple[int, int, int, int, int]:
-    """(hours, gaps, isolated, longest run, first period) of one day's occupancy.
+def day_features(bits: list[bool], blocked: list[bool]) -> tuple[int, int, int, int, int]:
+    """(hours, gaps, isolated, longest run, late start) of one day's occupancy.
 
-    Breaks neither count as gaps nor break a run of consecutive lessons; first is -1 on a free day.
+    ``blocked``: periods the teacher or students cannot have (breaks, their unavailability). As in
+    FET, those are never gaps and do not break a run of consecutive lessons, and the day starts at
+    its first period not blocked: late start counts the free periods before the first lesson that
+    are not blocked (-1 on a free day).
     """
     hours = sum(bits)
     if hours == 0:
         return 0, 0, 0, 0, -1
     idx = [p for p, b in enumerate(bits) if b]
     first, last = idx[0], idx[-1]
-    gaps = sum(1 for p in range(first, last + 1) if not bits[p] and not breaks[p])
+    gaps = sum(1 for p in range(first, last + 1) if not bits[p] and not blocked[p])
     iso = 0
     for p in idx:
         left = p > 0 and bits[p - 1]
@@ -280,9 +283,10 @@ def day_features(bits: list[bool], breaks: list[bool]) -> tuple[int, int, int, i
         if bits[p]:
             run += 1
             best = max(best, run)
-        elif not breaks[p]:
+        elif not blocked[p]:
             run = 0
-    return hours, gaps, iso, best, first
+    late = sum(1 for p in range(first) if not blocked[p])
+    return hours, gaps, iso, best, late
 
 
 def limit_day_excess(lim: Limit, feat: tuple[int, int, int, int, int]) -> int:
@@ -458,11 +462,13 @@ def evaluate(problem: Problem, solution: Solution) -> Evaluation:
     for a, busy in group_busy.items():
         for s in sorted(busy & problem.group_unavailable(a)):
             hard.append(Violation("unavailable", f"group {a} unavailable at day {s[0]} period {s[1]}"))
-    # per-day profiles: compactness, gaps, limits
-    brk = [[(d, p) in problem.breaks for p in range(P)] for d in range(D)]
 
-    def profile(busy: set[Slot]):
-        return [day_features([(d, p) in busy for p in range(P)], brk[d]) for d in range(D)]
+    # per-day profiles: compactness, gaps, limits (breaks and own unavailability are not gaps)
+    def profile(busy: set[Slot], unavailable: set[Slot]):
+        blocked = set(problem.breaks) | set(unavailable)
+        return [
+            day_features([(d, p) in busy for p in range(P)], [(d, p) in blocked for p in range(P)]) for d in range(D)
+        ]
 
     def limits_cost(who: str, limits, feats):
         for lim in limits:
@@ -477,7 +483,7 @@ def evaluate(problem: Problem, solution: Solution) -> Evaluation:
 
     all_atoms = sorted({a for c in problem.courses for a in problem.course_atoms(c)})
     for a in all_atoms:
-        feats = profile(group_busy.get(a, set()))
+        feats = profile(group_busy.get(a, set()), problem.group_unavailable(a))
         if W.compactness:
             bd["compactness"] += W.compactness * sum(f[2] for f in feats)
         if W.student_gaps:
@@ -485,7 +491,7 @@ def evaluate(problem: Problem, solution: Solution) -> Evaluation:
         limits_cost(f"group {a}", problem.group_limits(a), feats)
     all_teachers = sorted({t for c in problem.courses for t in c.teachers})
     for t in all_teachers:
-        feats = profile(teacher_busy.get(t, set()))
+        feats = profile(teacher_busy.get(t, set()), problem.teacher_unavailable(t))
         if W.teacher_gaps:
             bd["teacher_gaps"] += W.teacher_gaps * sum(f[1] for f in feats)
         limits_cost(f"teacher {t}", problem.teacher_limits(t), feats)
