@@ -15,12 +15,13 @@ Needs Debian's ``fet`` and ``fet-data`` (``apt-get install -y fet fet-data``); e
 
 Soft penalties are our evaluator's, on FET's scale (weight % / 100 per unit broken), for both
 timetables; FET's own total for its timetable is printed beside, as a check of our model. fet-check
-locks every activity and sets the soft constraints to 0 % (see :func:`hard_only`). Last line: ``valid=<k>/<n> median_speedup=<x> lower_penalty=<l>/<m> equal_penalty=<e>/<m>``
-with k the files where fet-cl accepts our timetable, the speedup the median of fet seconds / our
-seconds over the m files where both found a valid one, l and e those of them where our penalty is
-lower or equal. Our seconds are
-those of ``solve()`` in a process that has loaded the compiled search, as the product's worker does at
-start; the load time is printed once. fet-cl's include its own start.
+locks every activity and sets the soft constraints to 0 % (see :func:`hard_only`).
+
+Last line: ``valid=<k>/<n> median_speedup=<x> lower_penalty=<l>/<m> equal_penalty=<e>/<m>`` with k
+the files where fet-cl accepts our timetable, the speedup the median of fet seconds / our seconds
+over the m files where both found a valid one, l and e those of them where our penalty is lower or
+equal. Our seconds are those of ``solve()`` in a process that has loaded the compiled search, as
+the product's worker does at start; the load time is printed once. fet-cl's include its own start.
 """
 
 from __future__ import annotations
