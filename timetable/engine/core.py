@@ -210,7 +210,6 @@ class Compiled:
                 tbl = self._tables.get(key)
                 if tbl is None:
                     tbl = self._tables[key] = [None] * (1 << P)
-                    tbl[0] = 0
                 self.ent_day_tbl.append(tbl)
         self._tbl_spec = {id(v): k for k, v in self._tables.items()}
         self.e_weekly = [bool(w) for w in self.ent_week]
@@ -329,6 +328,10 @@ class State:
         self.spcost = [0] * cp.S
         self.unplaced = N
         self.cost = UNPLACED_W * N
+        # an empty day costs something only under a minimum for every day
+        for k, tbl in enumerate(cp.ent_day_tbl):
+            v = tbl[0]
+            self.cost += cp.fill(tbl, 0) if v is None else v
         # soft cost of a course that has no lesson placed: min days all missing
         for ci in range(C):
             self.cost += cp.c_md_w[ci] * cp.c_min_days[ci]

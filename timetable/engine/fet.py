@@ -350,14 +350,14 @@ def parse_fet(text: str) -> FetImport:
                 [_t(el, "Teacher_Name")] if tag.startswith("ConstraintTeacher") and "Teachers" not in tag else teachers
             )
             if kind == "min_hours_daily" and not _flag(el, "Allow_Empty_Days", "true"):
-                imp.notes.append(f"{tag}: empty days not allowed — approximated as allowed")
+                kind = "min_hours_every_day"
             for t in who:
                 teacher_limits[t].append(limit(kind, value, hard, w))
         elif tag.startswith("ConstraintStudents"):
             kind, value = _students_limit(tag, el)
             atoms = all_atoms_of([_t(el, "Students")] if "Set" in tag else list(groups))
             if kind == "min_hours_daily" and not _flag(el, "Allow_Empty_Days", "true"):
-                imp.notes.append(f"{tag}: empty days not allowed — approximated as allowed")
+                kind = "min_hours_every_day"
             for at in atoms:
                 group_limits[at].append(limit(kind, value, hard, w))
         else:  # pragma: no cover - every SUPPORTED tag is handled above
@@ -371,10 +371,20 @@ def parse_fet(text: str) -> FetImport:
     for a in acts.values():
         if a["rooms"] is None and a["home"] is not None:
             a["rooms"] = a["home"]
-    by_group: dict[int, list[dict]] = defaultdict(list)
+    # a split activity is one course, except that sub-activities with their own rooms or soft
+    # preferences (course-wide in our model) become courses of their own
+    by_group: dict[tuple, list[dict]] = defaultdict(list)
     for aid in sorted(acts):
         a = acts[aid]
-        by_group[a["group"] or -aid].append(a)
+        own = (
+            None if a["rooms"] is None else frozenset(a["rooms"]),
+            frozenset(a["pref_times"]),
+            a["time_w"],
+            frozenset(a["pref_rooms"]),
+            a["room_w"],
+            a["needs_room"],
+        )
+        by_group[(a["group"] or -aid, own)].append(a)
     courses: list[Course] = []
     locked = {}
     course_of_act: dict[int, tuple[str, int]] = {}
@@ -384,9 +394,7 @@ def parse_fet(text: str) -> FetImport:
         hard_rooms = [m["rooms"] for m in members if m["rooms"] is not None]
         allowed = None
         if hard_rooms:
-            allowed = frozenset(set().union(*hard_rooms))
-            if any(r != hard_rooms[0] for r in hard_rooms):
-                imp.notes.append(f"activity group {cid}: different room constraints per sub-activity, united")
+            allowed = frozenset(hard_rooms[0])
         needs_room = any(m["needs_room"] for m in members)
         students = sum(groups[s].size if s in groups else 0 for s in first["students"])
         lesson_starts = tuple(frozenset(m["starts"]) if m["starts"] is not None else None for m in members)

@@ -201,7 +201,7 @@ def kernel_problem(cp: Compiled) -> tuple[np.ndarray, np.ndarray]:
         if key not in tids:
             tids[key] = len(tabs)
             row = np.zeros(full)
-            for m in range(1, full):
+            for m in range(full):
                 v = tbl[m]
                 if v is None:
                     v = cp.fill(tbl, m)

@@ -32,6 +32,7 @@ Solution = dict[LessonKey, Placement]
 LIMIT_KINDS = {
     "max_hours_daily",  # at most N periods per day
     "min_hours_daily",  # on a working day, at least N periods
+    "min_hours_every_day",  # on every day, at least N periods (no free day; FET: empty days not allowed)
     "max_days_weekly",  # at most N working days
     "max_gaps_daily",  # at most N idle periods between lessons per day
     "max_gaps_weekly",  # at most N idle periods per week
@@ -296,6 +297,8 @@ def limit_day_excess(lim: Limit, feat: tuple[int, int, int, int, int]) -> int:
         return max(0, hours - lim.value)
     if k == "min_hours_daily":
         return lim.value - hours if 0 < hours < lim.value else 0
+    if k == "min_hours_every_day":
+        return max(0, lim.value - hours)
     if k == "max_gaps_daily":
         return max(0, gaps - lim.value)
     if k == "max_hours_continuously":

@@ -27,6 +27,7 @@ pytestmark = pytest.mark.skipif(not K.HAVE_NUMBA, reason="numba not installed")
 LIMIT_KINDS = [
     "max_hours_daily",
     "min_hours_daily",
+    "min_hours_every_day",
     "max_days_weekly",
     "max_gaps_daily",
     "max_gaps_weekly",
