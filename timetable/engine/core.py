@@ -329,7 +329,7 @@ class State:
         self.unplaced = N
         self.cost = UNPLACED_W * N
         # an empty day costs something only under a minimum for every day
-        for k, tbl in enumerate(cp.ent_day_tbl):
+        for tbl in cp.ent_day_tbl:
             v = tbl[0]
             self.cost += cp.fill(tbl, 0) if v is None else v
         # soft cost of a course that has no lesson placed: min days all missing

@@ -54,6 +54,111 @@ def _scale(w: float) -> int:
     return round(w * 10)  # weights may be fractional (FET percentages); CP-SAT wants integers
 
 
+def _lesson_tags(cp: Compiled) -> list[int]:
+    """Which lessons are interchangeable in the times model: those of one course and length with the
+    same tag. A lesson with its own allowed starts, or of a course with a hard or consecutive
+    spread over some of its lessons only, is its own tag (the lesson index); the others -1."""
+    tag = [i if cp.l_special[i] else -1 for i in range(cp.N)]
+    for s in range(cp.S):
+        if cp.sp_w[s] < HARD_W and not cp.sp_cons[s]:
+            continue
+        lessons = set(cp.sp_lessons[s])
+        for c in {cp.lc[i] for i in lessons}:
+            if not set(cp.c_lessons[c]) <= lessons:
+                for i in cp.c_lessons[c]:
+                    tag[i] = i
+    return tag
+
+
+# hard limits the times model holds as constraints. Gaps and minimum hours on working days are
+# left to the local search: with them, CP-SAT took minutes instead of seconds on tight FET schools
+# (Brazil-more-difficult: max days per week with min hours daily; Tg-Mures: no student gaps).
+CP_LIMITS = {
+    "max_hours_daily",
+    "min_hours_every_day",
+    "max_days_weekly",
+    "max_hours_continuously",
+    "max_beginnings_at_second_hour",
+}
+
+
+def _hard_limits(m, cp: Compiled, cover_e: dict, locked_e: dict, minimums: bool) -> None:
+    """The hard teacher and students limits of ``CP_LIMITS`` as constraints, with the definitions of
+    ``model.day_features`` (blocked periods do not break a run; the day starts at its first period
+    not blocked). ``minimums``: also the minimum hours (they need every lesson placed)."""
+    pb = cp.problem
+    D, P = cp.D, cp.P
+    for e in range(cp.E):
+        lims = pb.teacher_limits(cp.teacher_ids[e]) if e < cp.nT else pb.group_limits(cp.atom_ids[e - cp.nT])
+        lims = [
+            lim for lim in lims if lim.hard and lim.kind in CP_LIMITS and (minimums or not lim.kind.startswith("min_"))
+        ]
+        if not lims:
+            continue
+        kinds = {lim.kind for lim in lims}
+        works, lates = [], []
+        for d in range(D):
+            blocked = cp.ent_day_blocked[e * D + d]
+            free = [p for p in range(P) if not blocked[p]]
+            occ = {}
+            for p in free:
+                u = d * P + p
+                vs = cover_e.get((e, u), ())
+                if locked_e.get((e, u)):
+                    occ[p] = 1
+                elif vs:
+                    b = m.new_bool_var(f"o{e}_{u}")
+                    _req(m, b == sum(vs))
+                    occ[p] = b
+            if not occ:
+                works.append(0)
+                lates.append(0)
+                continue
+            hours = sum(occ.values())
+            w = m.new_bool_var(f"w{e}_{d}")
+            for o in occ.values():
+                _req(m, w >= o)
+            _req(m, w <= hours)
+            works.append(w)
+            late1 = 0
+            if "max_beginnings_at_second_hour" in kinds and len(free) >= 2:
+                o0, o1 = occ.get(free[0], 0), occ.get(free[1], 0)
+                _req(m, o0 + o1 >= w)  # never later than the second hour
+                late1 = m.new_bool_var(f"l{e}_{d}")
+                _req(m, late1 >= w - o0)
+            lates.append(late1)
+            for lim in lims:
+                k, n = lim.kind, lim.value
+                if k == "max_hours_daily":
+                    _req(m, hours <= n)
+                elif k == "min_hours_every_day":
+                    _req(m, hours >= n)
+                elif k == "max_hours_continuously":
+                    seq = [occ.get(p, 0) for p in free]
+                    for a in range(len(seq) - n):
+                        window = seq[a : a + n + 1]
+                        if any(not isinstance(o, int) for o in window):
+                            _req(m, sum(window) <= n)
+        for lim in lims:
+            k, n = lim.kind, lim.value
+            if k == "max_days_weekly":
+                _req(m, sum(works) <= n)
+            elif k == "max_beginnings_at_second_hour":
+                _req(m, sum(lates) <= n)
+            elif k == "min_hours_every_day":
+                for d in range(D):
+                    _req(m, works[d] >= 1)  # a day no lesson can reach makes the model infeasible
+
+
+def _req(m, cond) -> None:
+    """Add a constraint; one between constants is checked now (false: the model is infeasible)."""
+    if isinstance(cond, bool):
+        if not cond:
+            m.add_bool_or([])
+    else:
+        m.add(cond)
+
+
 def _hard_spreads(m, cp: Compiled, st: State, groups: dict, x: dict) -> None:
     """The hard parts of spreads: lessons of a hard spread at least ``min_days`` days apart, and two
     lessons of a consecutive spread on the same day adjacent (at most two a day).
@@ -116,7 +221,6 @@ def cpsat_improve(
     W = pb.weights
     T, P, D = cp.T, cp.P, cp.D
     info: dict = {}
-    m = cp_model.CpModel()
     locked = cp.locked
     # constant occupancy of locked lessons that the incoming state holds
     locked_e = defaultdict(int)
@@ -131,163 +235,163 @@ def cpsat_improve(
         if st.room[i] >= 0:
             for u in range(t, t + cp.ldur[i]):
                 locked_r.add((st.room[i], u))
-    # lessons of one course and length are interchangeable (one variable per start, no symmetry);
-    # lessons with their own allowed starts form groups of their own
-    groups: dict[tuple[int, int, int], list[int]] = defaultdict(list)  # (course, length, tag) -> lessons
-    for i in cp.movable:
-        groups[(cp.lc[i], cp.ldur[i], i if cp.l_special[i] else -1)].append(i)
-    x: dict[tuple, cp_model.IntVar] = {}
-    by_cd = defaultdict(list)  # (course, day) -> start variables
-    cover_e = defaultdict(list)  # (entity, period) -> vars
-    cover_c = defaultdict(list)  # (course, period) -> vars
-    cover_rooms = defaultdict(list)  # (roomset, period) -> vars
-    unplaced_terms = []
-    obj = []
-    room_sets = set()
-    for gkey, lessons in groups.items():
-        c, L, _tag = gkey
-        vs = []
-        for t in cp.l_starts[lessons[0]]:
-            v = m.new_bool_var(f"x{gkey}_{t}")
-            x[(gkey, t)] = v
-            by_cd[(c, t // P)].append(v)
-            vs.append(v)
-            for u in range(t, t + L):
-                for e in cp.c_ents[c]:
-                    cover_e[(e, u)].append(v)
-                cover_c[(c, u)].append(v)
-                if cp.c_needs_room[c]:
-                    rs = tuple(cp.c_rooms[c])
-                    room_sets.add(rs)
-                    cover_rooms[(rs, u)].append(v)
-            tp = cp.c_time_pen[c][t]
-            if tp and not feasibility_only:
-                obj.append(_scale(tp) * v)
-        n = len(lessons)
-        if cp.c_needs_room[c] and not cp.c_rooms[c]:
-            m.add(sum(vs) == 0)
-        m.add(sum(vs) <= n)
-        miss = m.new_int_var(0, n, f"miss{gkey}")
-        m.add(miss == n - sum(vs))
-        unplaced_terms.append(miss)
-    for (e, u), vs in cover_e.items():
-        m.add(sum(vs) <= 1 - locked_e.get((e, u), 0))
-    for (c, _u), vs in cover_c.items():
-        if not cp.c_ents[c] and len(vs) > 1:
-            m.add(sum(vs) <= 1)
-    # room counting: lessons whose suitable rooms lie within a set S never exceed |S| free rooms
-    room_sets_l = sorted(room_sets, key=len)
-    all_rooms = tuple(range(cp.R))
-    check_sets = list(room_sets_l)
-    if all_rooms not in room_sets:
-        check_sets.append(all_rooms)
-    for u in range(T):
-        for S in check_sets:
-            Sset = set(S)
+    tag = _lesson_tags(cp)
+
+    def build(all_placed: bool):
+        m = cp_model.CpModel()
+        # lessons of one course and length are interchangeable (one variable per start, no symmetry);
+        # lessons with their own allowed starts form groups of their own
+        groups: dict[tuple[int, int, int], list[int]] = defaultdict(list)  # (course, length, tag) -> lessons
+        for i in cp.movable:
+            groups[(cp.lc[i], cp.ldur[i], tag[i])].append(i)
+        x: dict[tuple, cp_model.IntVar] = {}
+        by_cd = defaultdict(list)  # (course, day) -> start variables
+        cover_e = defaultdict(list)  # (entity, period) -> vars
+        cover_c = defaultdict(list)  # (course, period) -> vars
+        cover_rooms = defaultdict(list)  # (roomset, period) -> vars
+        unplaced_terms = []
+        obj = []
+        room_sets = set()
+        for gkey, lessons in groups.items():
+            c, L, _tag = gkey
             vs = []
-            for rs in room_sets_l:
-                if set(rs) <= Sset:
-                    vs.extend(cover_rooms.get((rs, u), ()))
-            if not vs:
-                continue
-            free = sum(1 for r in S if st.rocc[r * T + u] != BLOCKED and (r, u) not in locked_r)
-            if len(vs) > free:
-                m.add(sum(vs) <= free)
-    # soft terms
-    if not feasibility_only and W.room_capacity and not pb.capacity_hard and cp.R:
-        # capacity levels: lessons with more students than level k beyond the rooms above it overflow
-        caps = sorted({r.capacity for r in pb.rooms})
-        students = [c.students for c in pb.courses]
-        for k, cap in enumerate(caps):
-            step = (caps[k + 1] if k + 1 < len(caps) else max(students, default=cap)) - cap
-            if step <= 0:
-                continue
-            n_rooms = sum(1 for r in pb.rooms if r.capacity > cap)
-            over = [min(step, students[c] - cap) for c in range(cp.C) if students[c] > cap]
-            coef = min(over, default=0)
-            if coef <= 0:
-                continue
-            for u in range(T):
+            for t in cp.l_starts[lessons[0]]:
+                v = m.new_bool_var(f"x{gkey}_{t}")
+                x[(gkey, t)] = v
+                by_cd[(c, t // P)].append(v)
+                vs.append(v)
+                for u in range(t, t + L):
+                    for e in cp.c_ents[c]:
+                        cover_e[(e, u)].append(v)
+                    cover_c[(c, u)].append(v)
+                    if cp.c_needs_room[c]:
+                        rs = tuple(cp.c_rooms[c])
+                        room_sets.add(rs)
+                        cover_rooms[(rs, u)].append(v)
+                tp = cp.c_time_pen[c][t]
+                if tp and not feasibility_only:
+                    obj.append(_scale(tp) * v)
+            n = len(lessons)
+            if cp.c_needs_room[c] and not cp.c_rooms[c]:
+                m.add(sum(vs) == 0)
+            if all_placed:
+                m.add(sum(vs) == n)
+            else:
+                m.add(sum(vs) <= n)
+            miss = m.new_int_var(0, n, f"miss{gkey}")
+            m.add(miss == n - sum(vs))
+            unplaced_terms.append(miss)
+        for (e, u), vs in cover_e.items():
+            m.add(sum(vs) <= 1 - locked_e.get((e, u), 0))
+        for (c, _u), vs in cover_c.items():
+            if not cp.c_ents[c] and len(vs) > 1:
+                m.add(sum(vs) <= 1)
+        # room counting: lessons whose suitable rooms lie within a set S never exceed |S| free rooms
+        room_sets_l = sorted(room_sets, key=len)
+        all_rooms = tuple(range(cp.R))
+        check_sets = list(room_sets_l)
+        if all_rooms not in room_sets:
+            check_sets.append(all_rooms)
+        for u in range(T):
+            for S in check_sets:
+                Sset = set(S)
                 vs = []
-                for c in range(cp.C):
-                    if students[c] > cap and cp.c_needs_room[c]:
-                        vs.extend(cover_c.get((c, u), ()))
-                if len(vs) > n_rooms:
-                    ex = m.new_int_var(0, len(vs), f"cap{k}_{u}")
-                    m.add(ex >= sum(vs) - n_rooms)
-                    obj.append(_scale(W.room_capacity) * coef * ex)
-    for c in range(cp.C):
-        if not feasibility_only or cp.c_md_w[c] >= HARD_W:
-            md = cp.c_min_days[c]
-            ls = [k for k in groups if k[0] == c]
-            if md <= 1 or not ls:
-                continue
-            ys = []
-            for d in range(D):
-                day_vars = by_cd.get((c, d), [])
-                locked_here = any(st.start[i] >= 0 and st.start[i] // P == d for i in locked if cp.lc[i] == c)
-                if locked_here:
-                    ys.append(1)
+                for rs in room_sets_l:
+                    if set(rs) <= Sset:
+                        vs.extend(cover_rooms.get((rs, u), ()))
+                if not vs:
                     continue
-                if not day_vars:
+                free = sum(1 for r in S if st.rocc[r * T + u] != BLOCKED and (r, u) not in locked_r)
+                if len(vs) > free:
+                    m.add(sum(vs) <= free)
+        # soft terms
+        if not feasibility_only and W.room_capacity and not pb.capacity_hard and cp.R:
+            # capacity levels: lessons with more students than level k beyond the rooms above it overflow
+            caps = sorted({r.capacity for r in pb.rooms})
+            students = [c.students for c in pb.courses]
+            for k, cap in enumerate(caps):
+                step = (caps[k + 1] if k + 1 < len(caps) else max(students, default=cap)) - cap
+                if step <= 0:
                     continue
-                y = m.new_bool_var(f"y{c}_{d}")
-                m.add(y <= sum(day_vars))
-                ys.append(y)
-            missd = m.new_int_var(0, md, f"md{c}")
-            m.add(missd >= md - sum(ys))
-            obj.append(_scale(cp.c_md_w[c]) * missd)
-    _hard_spreads(m, cp, st, groups, x)
-    # hard teacher/group max days per week
-    for e in range(cp.E):
-        for lim, w in cp.ent_week[e]:
-            if lim.kind != "max_days_weekly" or w < HARD_W:
-                continue
-            busy = []
-            for d in range(D):
-                vs = [v for u in range(d * P, d * P + P) for v in cover_e.get((e, u), ())]
-                if any(locked_e.get((e, u)) for u in range(d * P, d * P + P)):
-                    busy.append(1)
-                elif vs:
-                    b = m.new_bool_var(f"busy{e}_{d}")
-                    for v in vs:
-                        m.add(b >= v)
-                    busy.append(b)
-            if len(busy) > lim.value:
-                over = m.new_int_var(0, D, f"over{e}")
-                m.add(over >= sum(busy) - lim.value)
-                obj.append(_scale(HARD_W) * over)
-    if not feasibility_only and W.compactness:
-        wc = _scale(W.compactness)
-        for e in range(cp.nT, cp.E):
-            occ = {}
-            for u in range(T):
-                vs = cover_e.get((e, u), [])
-                if locked_e.get((e, u)):
-                    occ[u] = 1
-                elif vs:
-                    occ[u] = sum(vs)
-            for u, o in occ.items():
-                p = u % P
-                nb = []
-                if p > 0 and (u - 1) in occ:
-                    nb.append(occ[u - 1])
-                if p + 1 < P and (u + 1) in occ:
-                    nb.append(occ[u + 1])
-                iso = m.new_bool_var(f"iso{e}_{u}")
-                m.add(iso >= o - sum(nb))
-                obj.append(wc * iso)
-    m.minimize(BIG * _scale(1) * 100 * sum(unplaced_terms) + sum(obj))
-    # hint from the incoming state
-    hint_count = defaultdict(int)
-    for i in cp.movable:
-        if st.start[i] >= 0:
-            g = (cp.lc[i], cp.ldur[i], i if cp.l_special[i] else -1)
-            hint_count[(g, st.start[i])] += 1
-    for key, v in x.items():
-        m.add_hint(v, 1 if hint_count.get(key) else 0)
+                n_rooms = sum(1 for r in pb.rooms if r.capacity > cap)
+                over = [min(step, students[c] - cap) for c in range(cp.C) if students[c] > cap]
+                coef = min(over, default=0)
+                if coef <= 0:
+                    continue
+                for u in range(T):
+                    vs = []
+                    for c in range(cp.C):
+                        if students[c] > cap and cp.c_needs_room[c]:
+                            vs.extend(cover_c.get((c, u), ()))
+                    if len(vs) > n_rooms:
+                        ex = m.new_int_var(0, len(vs), f"cap{k}_{u}")
+                        m.add(ex >= sum(vs) - n_rooms)
+                        obj.append(_scale(W.room_capacity) * coef * ex)
+        for c in range(cp.C):
+            if not feasibility_only or cp.c_md_w[c] >= HARD_W:
+                md = cp.c_min_days[c]
+                ls = [k for k in groups if k[0] == c]
+                if md <= 1 or not ls:
+                    continue
+                ys = []
+                for d in range(D):
+                    day_vars = by_cd.get((c, d), [])
+                    locked_here = any(st.start[i] >= 0 and st.start[i] // P == d for i in locked if cp.lc[i] == c)
+                    if locked_here:
+                        ys.append(1)
+                        continue
+                    if not day_vars:
+                        continue
+                    y = m.new_bool_var(f"y{c}_{d}")
+                    m.add(y <= sum(day_vars))
+                    ys.append(y)
+                missd = m.new_int_var(0, md, f"md{c}")
+                m.add(missd >= md - sum(ys))
+                obj.append(_scale(cp.c_md_w[c]) * missd)
+        _hard_spreads(m, cp, st, groups, x)
+        _hard_limits(m, cp, cover_e, locked_e, minimums=all_placed)
+        if not feasibility_only and W.compactness:
+            wc = _scale(W.compactness)
+            for e in range(cp.nT, cp.E):
+                occ = {}
+                for u in range(T):
+                    vs = cover_e.get((e, u), [])
+                    if locked_e.get((e, u)):
+                        occ[u] = 1
+                    elif vs:
+                        occ[u] = sum(vs)
+                for u, o in occ.items():
+                    p = u % P
+                    nb = []
+                    if p > 0 and (u - 1) in occ:
+                        nb.append(occ[u - 1])
+                    if p + 1 < P and (u + 1) in occ:
+                        nb.append(occ[u + 1])
+                    iso = m.new_bool_var(f"iso{e}_{u}")
+                    m.add(iso >= o - sum(nb))
+                    obj.append(wc * iso)
+        m.minimize(BIG * _scale(1) * 100 * sum(unplaced_terms) + sum(obj))
+        # hint from the incoming state
+        hint_count = defaultdict(int)
+        for i in cp.movable:
+            if st.start[i] >= 0:
+                g = (cp.lc[i], cp.ldur[i], tag[i])
+                hint_count[(g, st.start[i])] += 1
+        for key, v in x.items():
+            m.add_hint(v, 1 if hint_count.get(key) else 0)
+        return m, x, groups
+
+    # first with every lesson placed as a constraint: much stronger propagation on tight schools;
+    # when that is infeasible or undecided, minimise the unplaced lessons instead
     budget_times = time_limit * 0.7
-    solver, status = _run(m, budget_times, seed, workers, should_stop)
+    t_model = time.monotonic()
+    m, x, groups = build(all_placed=True)
+    solver, status = _run(m, budget_times * 0.6, seed, workers, should_stop)
+    info["all_placed_status"] = solver.status_name(status)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE) and not (should_stop and should_stop()):
+        m, x, groups = build(all_placed=False)
+        left = budget_times - (time.monotonic() - t_model)
+        solver, status = _run(m, max(0.5, left), seed, workers, should_stop)
     info["times_status"] = solver.status_name(status)
     info["times_seconds"] = round(time.monotonic() - t_begin, 2)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
