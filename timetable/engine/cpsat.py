@@ -145,9 +145,8 @@ def _hard_limits(m, cp: Compiled, cover_e: dict, locked_e: dict, minimums: bool)
                 _req(m, sum(works) <= n)
             elif k == "max_beginnings_at_second_hour":
                 _req(m, sum(lates) <= n)
-            elif k == "min_hours_every_day":
-                for d in range(D):
-                    _req(m, works[d] >= 1)  # a day no lesson can reach makes the model infeasible
+            elif k == "min_hours_every_day" and n > 0 and any(isinstance(x, int) and not x for x in works):
+                m.add_bool_or([])  # a day no lesson can reach: no timetable keeps this
 
 
 def _req(m, cond) -> None:
