@@ -1155,12 +1155,14 @@ def anneal_kernel(
     p_spread: float = 0.05,
     p_adj: float = 0.0,
     p_double: float = 0.6,
+    patience: float | None = None,
 ) -> dict:
     """:func:`timetable.engine.local.anneal` on the compiled kernel; same parameters and result
     (the best timetable found is left in ``st``). ``p_adj``: share of time moves whose target is a
     free period next to a lesson of one of the course's teachers or groups (compactness, gaps).
     ``p_double``: while hard violations remain, share of worsening Kempe moves extended by a second
-    one (another lesson of the same teachers/groups off the day the first left), judged together."""
+    one (another lesson of the same teachers/groups off the day the first left), judged together.
+    ``patience``: also stop after this many seconds without a new best."""
     from .local import _sample_t0
 
     cp = st.cp
@@ -1190,6 +1192,7 @@ def anneal_kernel(
     phase_start_frac = 0.0
     last_report = begin
     fixed = max_iterations is not None
+    patience_best, patience_since = SF[SF_BEST], begin
     chunk = 4096 if fixed else 2048
     rate = None
 
@@ -1224,6 +1227,10 @@ def anneal_kernel(
         now = time.monotonic()
         frac = it / max_iterations if fixed else (now - begin) / total_time
         if SF[SF_BEST] <= target or done < n:
+            break
+        if SF[SF_BEST] < patience_best - 1e-9:
+            patience_best, patience_since = SF[SF_BEST], now
+        elif patience is not None and now - patience_since > patience:
             break
         if now >= deadline or frac >= 1.0 or (should_stop is not None and should_stop()):
             break

@@ -102,8 +102,11 @@ def anneal_python(
     p_swap: float = 0.3,
     chain_limit: int = 6,
     p_spread: float = 0.05,
+    patience: float | None = None,
 ) -> dict:
-    """Improve ``st`` in place until the deadline/iteration budget; leaves the best found in ``st``."""
+    """Improve ``st`` in place until the deadline/iteration budget; leaves the best found in ``st``.
+
+    ``patience``: also stop after this many seconds without a new best."""
     cp = st.cp
     T = cp.T
     begin = time.monotonic()
@@ -138,6 +141,7 @@ def anneal_python(
     it = 0
     accepted = 0
     last_report = begin
+    patience_best, patience_since = best_cost, begin
     last_improve_it = 0
     # reheat after this many iterations without a new best (grows with the problem)
     stall = reheat_after or max(20_000, 200 * nm)
@@ -154,6 +158,10 @@ def anneal_python(
             if now >= deadline or frac >= 1.0 or (should_stop is not None and should_stop()):
                 break
             if best_cost <= target:
+                break
+            if best_cost < patience_best:
+                patience_best, patience_since = best_cost, now
+            elif patience is not None and now - patience_since > patience:
                 break
             # temperature within the current phase (restarted by reheats)
             span = 1.0 - phase_start_frac

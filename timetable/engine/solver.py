@@ -13,11 +13,10 @@ from .model import LessonKey, Problem, Solution, evaluate
 
 ALGORITHMS = ("greedy", "cpsat", "local", "auto")
 PARALLEL_MIN_SECONDS = 20.0  # below this a helper process's start-up is not worth it
-# the first repair's budget: REPAIR_SECONDS + lessons / REPAIR_LESSONS_PER_SECOND (at most 30 % of
-# the time). Measured on FET schools: the repair finds a valid timetable in under a second when it
-# can; when it cannot, it stalls for its whole budget (up to 20 s before) while CP-SAT needs 1-3 s.
-REPAIR_SECONDS = 1.0
-REPAIR_LESSONS_PER_SECOND = 400
+# the first repair gives way to CP-SAT after this many seconds without fewer hard violations.
+# Measured on FET schools: the repair finds a valid timetable within a second when it can, improving
+# all along; when it cannot, it stalls early, while CP-SAT needs 1-3 s.
+REPAIR_PATIENCE = 0.5
 
 
 @dataclass
@@ -115,7 +114,7 @@ def solve(
     def feasible(state):
         return state.cost < HARD_W
 
-    def repair(name, budget):
+    def repair(name, budget, patience=None):
         # hard violations weigh HARD_W: anneal on that scale (soft costs are noise here), with
         # Kempe chains and conflict-directed lesson choice
         t = time.monotonic()
@@ -132,6 +131,7 @@ def solve(
             # measured on tight FET schools: mid-length chains plus compound moves (kernel) beat
             # unbounded chains, which cost more per move and are rarely accepted
             chain_limit=8,
+            patience=patience,
         )
         stats[name] = info
         phase(name, st, t)
@@ -139,7 +139,7 @@ def solve(
     if algorithm == "auto" and not feasible(st) and not clock.stopped():
         # a quick repair by local search first: often enough, and cheaper than CP-SAT; when it is not,
         # CP-SAT (every lesson placed as a constraint) settles tight schools in seconds
-        repair("repair", min(0.3 * clock.left(), REPAIR_SECONDS + cp.N / REPAIR_LESSONS_PER_SECOND))
+        repair("repair", min(0.3 * clock.left(), 20.0), patience=REPAIR_PATIENCE)
 
     if algorithm == "cpsat" or (algorithm == "auto" and not feasible(st) and not clock.stopped()):
         from .cpsat import cpsat_improve
