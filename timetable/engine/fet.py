@@ -187,6 +187,11 @@ def parse_fet(text: str) -> FetImport:
         }
 
     imp = FetImport(problem=None, activity_of={}, source=text)  # type: ignore[arg-type]
+    mode = _mode(root)
+    if mode != "Official":
+        # days are half days (mornings/afternoons), blocks or terms: rules that count days read
+        # differently there; the timetable is built as in the official mode, and the report says so
+        imp.skipped[f"Mode {mode}"] += 1
     teacher_unav: dict[str, set] = defaultdict(set)
     teacher_limits: dict[str, list[Limit]] = defaultdict(list)
     group_unav: dict[str, set] = defaultdict(set)
@@ -466,6 +471,23 @@ def parse_fet(text: str) -> FetImport:
     )
     imp.imported = Counter({k: v for k, v in imp.imported.items() if v > 0})
     return imp
+
+
+def _mode(root) -> str:
+    """FET's mode: ``Official``, ``Mornings_Afternoons``, ``Block_Planning`` or ``Terms`` (FET 6
+    writes it; FET 5 had separate builds, named in the version: -ma, -algeria, -morocco, -bp, -mathmake)."""
+    mode = _t(root, "Mode").strip()
+    if mode:
+        return mode
+    version = root.get("version", "")
+    for tags, name in (
+        (("-ma", "-algeria", "-morocco"), "Mornings_Afternoons"),
+        (("-bp",), "Block_Planning"),
+        (("-mathmake",), "Terms"),
+    ):
+        if any(t in version for t in tags):
+            return name
+    return "Official"
 
 
 def solution_from_fet(imp: FetImport, text: str) -> Solution:

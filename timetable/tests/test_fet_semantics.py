@@ -71,3 +71,17 @@ def test_fet_min_hours_without_empty_days_and_per_activity_preferences():
     assert a2.preferred_times == {(0, 0)} and a2.preferred_time_weight == 0.9
     assert p.course("A1").preferred_times == frozenset()
     assert p.spreads[0].lessons == (("A1", 0), ("A2", 0), ("A3", 0))
+
+
+@pytest.mark.parametrize(
+    "head, mode",
+    [
+        ('<fet version="6.8.5">\n<Mode>Mornings_Afternoons</Mode>', "Mornings_Afternoons"),
+        ('<fet version="5.27.3-algeria17">', "Mornings_Afternoons"),
+        ('<fet version="5.44.2-bp">', "Block_Planning"),
+        ('<fet version="6.8.5">\n<Mode>Official</Mode>', None),
+    ],
+)
+def test_a_mode_other_than_official_is_reported(head, mode):
+    imp = fet.parse_fet(FET_SPREADS.replace('<fet version="6.8.5">', head))
+    assert imp.skipped == ({f"Mode {mode}": 1} if mode else {})
