@@ -433,8 +433,9 @@ def parse_fet(text: str) -> FetImport:
     for ids, md, pct, cons in min_days:
         keys = tuple(dict.fromkeys(course_of_act[i] for i in ids if i in course_of_act))
         if len(keys) < 2:
-            imp.skipped["ConstraintMinDaysBetweenActivities"] += 1
+            # as FET, which deactivates it: fewer than two of its activities are active
             imp.imported["ConstraintMinDaysBetweenActivities"] -= 1
+            imp.notes.append(f"min days between activities {ids}: fewer than two active activities, ignored")
             continue
         # as FET, which repairs a minimum of the whole week or more to one day less
         md = max(1, min(md, D - 1))
