@@ -352,3 +352,16 @@ def test_a_worker_start_warms_the_kernel_in_the_background(monkeypatch):
         with override_settings(TIMETABLE_WARM_KERNEL=True):
             signal.send(sender=None)
             assert called.wait(5), signal
+
+
+@pytest.mark.parametrize("engine", ["kernel", "python"])
+def test_patience_stops_a_search_that_no_longer_improves(engine):
+    # two lessons a day for a teacher allowed one: never feasible, the best stops moving at once
+    courses = [Course(f"c{k}", teacher="t", lessons=1, groups=(f"g{k}",), needs_room=False) for k in range(4)]
+    teachers = {"t": Teacher("t", limits=(Limit("max_hours_daily", 1, hard=True),))}
+    cp = Compiled(Problem(days=2, periods=3, courses=courses, teachers=teachers))
+    st = greedy(cp, seed=0)
+    t = time.monotonic()
+    anneal(st, random.Random(0), deadline=t + 20, engine=engine, target=HARD_W - 1, patience=0.3)
+    assert time.monotonic() - t < 5
+    assert st.cost >= HARD_W
