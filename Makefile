@@ -26,6 +26,9 @@ test: $(VENV)/.installed
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	$(PY) -m ruff check .
 	$(PY) manage.py makemigrations --check --dry-run -v0 --settings=config.settings.test
+	@# compile the generator's kernel once into Numba's cache (tests that run a real worker would
+	@# otherwise spend their time limit compiling it, as a fresh worker would without its warm-up)
+	$(PY) -c "from timetable.engine.kernel import warm_up; print(f'timetable kernel ready in {warm_up():.1f} s')"
 	$(PY) -m pytest --create-db -p no:randomly $(PYTEST_ARGS)
 
 clean:
