@@ -184,7 +184,6 @@ class Compiled:
         self.ent_week: list[list] = []  # per entity: list of (Limit, weight)
         self._tables: dict = {}
         self._feat_tables: dict = {}
-        self.day_breaks = [tuple(brk[d]) for d in range(D)]
         # per entity-day: periods blocked by a break or the entity's unavailability (not gaps)
         self.ent_day_blocked = [
             tuple(brk[d][p] or (d * P + p) in ent_unav[e] for p in range(P)) for e in range(self.E) for d in range(D)
@@ -444,13 +443,8 @@ class State:
             if nd < cp.c_min_days[c]:
                 delta -= cp.c_md_w[c]
             self.ndays[c] = nd + 1
-        for s in cp.l_spreads[i]:
-            v = 0
-            for j in cp.sp_lessons[s]:
-                if j != i and self.start[j] >= 0:
-                    v += cp.pair_cost(s, t, L, self.start[j], cp.ldur[j])
-            self.spcost[s] += v
-            delta += v
+        if cp.l_spreads[i]:
+            delta += self._spread_delta(i, t, L, 1)
         self.unplaced -= 1
         self.cost += delta
         return delta
@@ -513,16 +507,25 @@ class State:
             self.ndays[c] = nd
             if nd < cp.c_min_days[c]:
                 delta += cp.c_md_w[c]
-        for s in cp.l_spreads[i]:
-            v = 0
-            for j in cp.sp_lessons[s]:
-                if self.start[j] >= 0:
-                    v += cp.pair_cost(s, t, L, self.start[j], cp.ldur[j])
-            self.spcost[s] -= v
-            delta -= v
+        if cp.l_spreads[i]:
+            delta += self._spread_delta(i, t, L, -1)
         self.unplaced += 1
         self.cost += delta
         return delta
+
+    def _spread_delta(self, i: int, t: int, L: int, sign: int) -> float:
+        """Cost of lesson ``i`` at ``t`` against the other placed lessons of its spreads, added to
+        (sign 1) or taken from (sign -1) each spread's cost; returns the signed total."""
+        cp = self.cp
+        total = 0
+        for s in cp.l_spreads[i]:
+            v = 0
+            for j in cp.sp_lessons[s]:
+                if j != i and self.start[j] >= 0:
+                    v += cp.pair_cost(s, t, L, self.start[j], cp.ldur[j])
+            self.spcost[s] += sign * v
+            total += sign * v
+        return total
 
     # ---- conversion ------------------------------------------------------------------------
     def snapshot(self) -> tuple[list[int], list[int]]:

@@ -162,21 +162,16 @@ def _hard_spreads(m, cp: Compiled, st: State, groups: dict, x: dict) -> None:
     """The hard parts of spreads: lessons of a hard spread at least ``min_days`` days apart, and two
     lessons of a consecutive spread on the same day adjacent (at most two a day).
 
-    Lessons of one variable group are interchangeable, so only spreads made of whole groups (plus
-    locked lessons) are modelled; the local search weighs the others."""
+    A spread is made of whole variable groups (plus locked lessons): :func:`_lesson_tags` gives the
+    lessons of a course it covers only in part groups of their own."""
     P, D = cp.P, cp.D
-    of_group = {}
-    for g, ls in groups.items():
-        for i in ls:
-            of_group[i] = g
+    of_group = {i: g for g, ls in groups.items() for i in ls}
     for s in range(cp.S):
         hard, cons = cp.sp_w[s] >= HARD_W, cp.sp_cons[s]
         if not hard and not cons:
             continue
         lessons = set(cp.sp_lessons[s])
         touched = {of_group[i] for i in lessons if i in of_group}
-        if any(not set(groups[g]) <= lessons for g in touched):
-            continue
         # (start, length, var or 1 for a placed locked lesson)
         items = [(t, g[1], x[(g, t)]) for g in touched for t in cp.l_starts[groups[g][0]]]
         items += [(st.start[i], cp.ldur[i], 1) for i in lessons if i in cp.locked and st.start[i] >= 0]
@@ -238,8 +233,8 @@ def cpsat_improve(
 
     def build(all_placed: bool):
         m = cp_model.CpModel()
-        # lessons of one course and length are interchangeable (one variable per start, no symmetry);
-        # lessons with their own allowed starts form groups of their own
+        # lessons of one course, length and tag (_lesson_tags) are interchangeable: one variable per
+        # start, no symmetry
         groups: dict[tuple[int, int, int], list[int]] = defaultdict(list)  # (course, length, tag) -> lessons
         for i in cp.movable:
             groups[(cp.lc[i], cp.ldur[i], tag[i])].append(i)

@@ -27,7 +27,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .model import Course, Group, LessonKey, Limit, Problem, Room, Solution, Spread, Teacher, Weights
+from .model import Course, Group, LessonKey, Limit, Problem, Room, Solution, Spread, Teacher, Weights, tree_atoms
 
 FET_WEIGHTS = Weights(
     room_capacity=0,
@@ -247,7 +247,7 @@ def parse_fet(text: str) -> FetImport:
     def all_atoms_of(names):
         out = []
         for n in names:
-            for at in _atoms(groups, n):
+            for at in tree_atoms(groups, n):
                 if at not in out:
                     out.append(at)
         return out
@@ -517,18 +517,6 @@ def solution_from_fet(imp: FetImport, text: str) -> Solution:
             mine = key_of[aid]
             sol[mine] = (pl[0], pl[1], pl[2] if pb.course(mine[0]).needs_room else None)
     return sol
-
-
-def _atoms(groups: dict[str, Group], name: str, seen: frozenset = frozenset()) -> list[str]:
-    g = groups.get(name)
-    if g is None or not g.subgroups or name in seen:
-        return [name]
-    out: list[str] = []
-    for s in g.subgroups:
-        for a in _atoms(groups, s, seen | {name}):
-            if a not in out:
-                out.append(a)
-    return out
 
 
 def _teacher_limit(tag: str, el) -> tuple[str, int]:

@@ -198,17 +198,9 @@ class Problem:
     def room(self, rid: str) -> Room:
         return {r.id: r for r in self.rooms}[rid]
 
-    def atoms(self, gid: str, _seen: frozenset = frozenset()) -> tuple[str, ...]:
-        """Atomic groups (leaves of the subgroup tree) under ``gid``; a cycle ends at its repeat."""
-        g = self.groups.get(gid)
-        if g is None or not g.subgroups or gid in _seen:
-            return (gid,)
-        out: list[str] = []
-        for s in g.subgroups:
-            for a in self.atoms(s, _seen | {gid}):
-                if a not in out:
-                    out.append(a)
-        return tuple(out)
+    def atoms(self, gid: str) -> tuple[str, ...]:
+        """Atomic groups (leaves of the subgroup tree) under ``gid``."""
+        return tree_atoms(self.groups, gid)
 
     def course_atoms(self, c: Course) -> tuple[str, ...]:
         out: list[str] = []
@@ -246,6 +238,19 @@ class Problem:
 
     def suitable_rooms(self, c: Course) -> list[Room]:
         return [r for r in self.rooms if room_fits(self, c, r)]
+
+
+def tree_atoms(groups: dict[str, Group], gid: str, _seen: frozenset = frozenset()) -> tuple[str, ...]:
+    """Leaves of the subgroup tree under ``gid``, in order; a cycle ends at its repeat."""
+    g = groups.get(gid)
+    if g is None or not g.subgroups or gid in _seen:
+        return (gid,)
+    out: list[str] = []
+    for s in g.subgroups:
+        for a in tree_atoms(groups, s, _seen | {gid}):
+            if a not in out:
+                out.append(a)
+    return tuple(out)
 
 
 def room_fits(problem: Problem, c: Course, r: Room) -> bool:
