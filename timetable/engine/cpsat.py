@@ -24,30 +24,64 @@ from .core import BLOCKED, HARD_W, Compiled, State
 from .greedy import greedy
 
 BIG = 1000
+CP_STALL = 1.0  # seconds without a better timetable after which the feasibility search stops
 
 
-def _run(model: cp_model.CpModel, time_limit: float, seed: int, workers: int, should_stop):
+class _LastSolution(cp_model.CpSolverSolutionCallback):
+    """Remembers when the search last found a better solution."""
+
+    def __init__(self):
+        super().__init__()
+        self.at = None
+
+    def on_solution_callback(self):
+        self.at = time.monotonic()
+
+
+def _run(model: cp_model.CpModel, time_limit: float, seed: int, workers: int, should_stop, stall: float | None = None):
+    """Solve ``model``; stop early on ``should_stop()`` or, with ``stall``, once a solution exists and
+    no better one came for that many seconds."""
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.05, time_limit)
     solver.parameters.random_seed = seed
     solver.parameters.num_workers = max(1, workers)
     done = threading.Event()
+    last = _LastSolution() if stall is not None else None
 
     def watch():
-        while not done.wait(0.1):
+        while not done.wait(0.05):
             if should_stop is not None and should_stop():
+                solver.stop_search()
+                return
+            if last is not None and last.at is not None and time.monotonic() - last.at > stall:
                 solver.stop_search()
                 return
 
     th = None
-    if should_stop is not None:
+    if should_stop is not None or last is not None:
         th = threading.Thread(target=watch, daemon=True)
         th.start()
-    status = solver.solve(model)
+    status = solver.solve(model, last)
     done.set()
     if th is not None:
         th.join()
     return solver, status
+
+
+def _complete_hint(m: cp_model.CpModel) -> bool:
+    """Extend a hint that fixes the decisions to every variable (auxiliaries follow by propagation):
+    with only the decisions hinted, CP-SAT took 5 s to rebuild a known timetable."""
+    solver = cp_model.CpSolver()
+    solver.parameters.fix_variables_to_their_hinted_value = True
+    solver.parameters.num_workers = 1
+    solver.parameters.max_time_in_seconds = 5.0
+    if solver.solve(m) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return False
+    values = solver.response_proto.solution
+    m.clear_hints()
+    for k, v in enumerate(values):
+        m.add_hint(m.get_int_var_from_proto_index(k), v)
+    return True
 
 
 def _scale(w: float) -> int:
@@ -80,23 +114,30 @@ CP_LIMITS = {
     "max_hours_continuously",
     "max_beginnings_at_second_hour",
 }
+# hard limits the times model minimises instead (each unit over costs 1, far below an unplaced lesson):
+# CP-SAT then hands the local search a timetable that breaks few of them, and never spends its time
+# proving they can be kept
+CP_SOFT_LIMITS = {"max_gaps_daily", "max_gaps_weekly", "min_hours_daily"}
 
 
-def _hard_limits(m, cp: Compiled, cover_e: dict, locked_e: dict, minimums: bool) -> None:
+def _hard_limits(m, cp: Compiled, cover_e: dict, locked_e: dict, minimums: bool, excess: list | None = None) -> None:
     """The hard teacher and students limits of ``CP_LIMITS`` as constraints, with the definitions of
-    ``model.day_features`` (blocked periods do not break a run; the day starts at its first period
-    not blocked). ``minimums``: also the minimum hours (they need every lesson placed)."""
+    ``model.day_features`` (blocked periods do not break a run and are never gaps; the day starts at
+    its first period not blocked). ``minimums``: also the minimum hours (they need every lesson
+    placed). ``excess``: collects the amounts over the hard ``CP_SOFT_LIMITS``, to minimise."""
     pb = cp.problem
     D, P = cp.D, cp.P
     for e in range(cp.E):
         lims = pb.teacher_limits(cp.teacher_ids[e]) if e < cp.nT else pb.group_limits(cp.atom_ids[e - cp.nT])
+        modelled = CP_LIMITS | (CP_SOFT_LIMITS if excess is not None else set())
         lims = [
-            lim for lim in lims if lim.hard and lim.kind in CP_LIMITS and (minimums or not lim.kind.startswith("min_"))
+            lim for lim in lims if lim.hard and lim.kind in modelled and (minimums or not lim.kind.startswith("min_"))
         ]
         if not lims:
             continue
         kinds = {lim.kind for lim in lims}
-        works, lates = [], []
+        gaps_needed = bool(kinds & {"max_gaps_daily", "max_gaps_weekly"})
+        works, lates, day_gaps = [], [], []
         for d in range(D):
             blocked = cp.ent_day_blocked[e * D + d]
             free = [p for p in range(P) if not blocked[p]]
@@ -127,9 +168,15 @@ def _hard_limits(m, cp: Compiled, cover_e: dict, locked_e: dict, minimums: bool)
                 late1 = m.new_bool_var(f"l{e}_{d}")
                 _req(m, late1 >= w - o0)
             lates.append(late1)
+            gaps = _gaps(m, [occ.get(p, 0) for p in free], hours, f"{e}_{d}") if gaps_needed else 0
+            day_gaps.append(gaps)
             for lim in lims:
                 k, n = lim.kind, lim.value
-                if k == "max_hours_daily":
+                if k == "max_gaps_daily":
+                    _over(m, excess, gaps - n, len(free))
+                elif k == "min_hours_daily":
+                    _over(m, excess, n * w - hours, n)
+                elif k == "max_hours_daily":
                     _req(m, hours <= n)
                 elif k == "min_hours_every_day":
                     _req(m, hours >= n)
@@ -145,8 +192,36 @@ def _hard_limits(m, cp: Compiled, cover_e: dict, locked_e: dict, minimums: bool)
                 _req(m, sum(works) <= n)
             elif k == "max_beginnings_at_second_hour":
                 _req(m, sum(lates) <= n)
+            elif k == "max_gaps_weekly":
+                _over(m, excess, sum(day_gaps) - n, D * P)
             elif k == "min_hours_every_day" and n > 0 and any(isinstance(x, int) and not x for x in works):
                 m.add_bool_or([])  # a day no lesson can reach: no timetable keeps this
+
+
+def _gaps(m, seq: list, hours, name: str):
+    """Idle periods between the first and the last lesson of a day (``seq``: its periods not blocked,
+    each a Boolean or a constant), defined exactly so every solution carries its true count."""
+    k = len(seq)
+    before, after = [0] * k, [0] * k  # a lesson at or before / at or after each period
+    for j in range(k):
+        before[j] = m.new_bool_var(f"gb{name}_{j}")
+        m.add_max_equality(before[j], [seq[j], before[j - 1] if j else 0])
+    for j in reversed(range(k)):
+        after[j] = m.new_bool_var(f"ga{name}_{j}")
+        m.add_max_equality(after[j], [seq[j], after[j + 1] if j + 1 < k else 0])
+    inside = []
+    for j in range(k):
+        v = m.new_bool_var(f"gi{name}_{j}")
+        m.add_min_equality(v, [before[j], after[j]])
+        inside.append(v)
+    return sum(inside) - hours
+
+
+def _over(m, excess: list, expr, ub: int) -> None:
+    """Collect max(0, expr) into ``excess``."""
+    x = m.new_int_var(0, max(0, ub), "over")
+    m.add_max_equality(x, [expr, 0])
+    excess.append(x)
 
 
 def _req(m, cond) -> None:
@@ -231,7 +306,9 @@ def cpsat_improve(
                 locked_r.add((st.room[i], u))
     tag = _lesson_tags(cp)
 
-    def build(all_placed: bool):
+    limit_over: list = []  # amounts over the limits the last model built minimises
+
+    def build(all_placed: bool, minimise_limits: bool = False, hint: dict | None = None):
         m = cp_model.CpModel()
         # lessons of one course, length and tag (_lesson_tags) are interchangeable: one variable per
         # start, no symmetry
@@ -343,7 +420,9 @@ def cpsat_improve(
                 m.add(missd >= md - sum(ys))
                 obj.append(_scale(cp.c_md_w[c]) * missd)
         _hard_spreads(m, cp, st, groups, x)
-        _hard_limits(m, cp, cover_e, locked_e, minimums=all_placed)
+        excess = []
+        _hard_limits(m, cp, cover_e, locked_e, minimums=all_placed, excess=excess if minimise_limits else None)
+        limit_over[:] = excess
         if not feasibility_only and W.compactness:
             wc = _scale(W.compactness)
             for e in range(cp.nT, cp.E):
@@ -364,15 +443,15 @@ def cpsat_improve(
                     iso = m.new_bool_var(f"iso{e}_{u}")
                     m.add(iso >= o - sum(nb))
                     obj.append(wc * iso)
-        m.minimize(BIG * _scale(1) * 100 * sum(unplaced_terms) + sum(obj))
-        # hint from the incoming state
-        hint_count = defaultdict(int)
-        for i in cp.movable:
-            if st.start[i] >= 0:
-                g = (cp.lc[i], cp.ldur[i], tag[i])
-                hint_count[(g, st.start[i])] += 1
+        m.minimize(BIG * _scale(1) * 100 * sum(unplaced_terms) + sum(obj) + BIG * sum(excess))
+        # hint from the incoming state, or the given values
+        if hint is None:
+            hint = defaultdict(int)
+            for i in cp.movable:
+                if st.start[i] >= 0:
+                    hint[((cp.lc[i], cp.ldur[i], tag[i]), st.start[i])] = 1
         for key, v in x.items():
-            m.add_hint(v, 1 if hint_count.get(key) else 0)
+            m.add_hint(v, 1 if hint.get(key) else 0)
         return m, x, groups
 
     # first with every lesson placed as a constraint: much stronger propagation on tight schools;
@@ -382,6 +461,20 @@ def cpsat_improve(
     m, x, groups = build(all_placed=True)
     solver, status = _run(m, budget_times * 0.6, seed, workers, should_stop)
     info["all_placed_status"] = solver.status_name(status)
+    info["all_placed_seconds"] = round(time.monotonic() - t_model, 2)
+    if feasibility_only and status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and not (should_stop and should_stop()):
+        # then, from that timetable, fewer breaks of the hard limits the model does not hold (gaps,
+        # minimum hours on working days); it stops once better timetables stop coming, and the local
+        # search takes over. Posting them as constraints made the first model minutes slower.
+        m2, x2, groups2 = build(all_placed=True, minimise_limits=True, hint={k: solver.value(v) for k, v in x.items()})
+        if limit_over and _complete_hint(m2):
+            info["limits_hint_seconds"] = round(time.monotonic() - t_model, 2)
+            left = budget_times - (time.monotonic() - t_model)
+            solver2, status2 = _run(m2, max(0.5, left), seed, workers, should_stop, stall=CP_STALL)
+            if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                m, x, groups, solver, status = m2, x2, groups2, solver2, status2
+                info["limits_over"] = sum(solver.value(v) for v in limit_over)
+                info["limits_seconds"] = round(time.monotonic() - t_model, 2)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE) and not (should_stop and should_stop()):
         m, x, groups = build(all_placed=False)
         left = budget_times - (time.monotonic() - t_model)

@@ -18,6 +18,8 @@ PARALLEL_MIN_SECONDS = 20.0  # below this a helper process's start-up is not wor
 # all along; when it cannot, it stalls early, while CP-SAT needs 1-3 s. Median of 3 seeds, 0.5 s
 # against 0.25 s: Hashiyana 1.40 / 1.01 s, MAPS 3.51 / 3.11, primaria 1.17 / 0.89, Brazil 0.49 / 0.47.
 REPAIR_PATIENCE = 0.25
+# the repair after CP-SAT gives way to a fresh start after this many seconds without progress
+AFTER_CPSAT_PATIENCE = 1.0
 
 
 @dataclass
@@ -112,6 +114,25 @@ def solve(
         st = greedy(cp, seed=seed, deadline=clock.deadline, should_stop=should_stop)
         phase("greedy", st, t)
 
+    def run_cpsat(state, budget, feasibility_only, seed):
+        from .cpsat import cpsat_improve
+
+        t = time.monotonic()
+        new, info = cpsat_improve(
+            cp,
+            state,
+            time_limit=budget,
+            seed=seed,
+            should_stop=should_stop,
+            workers=workers,
+            feasibility_only=feasibility_only,
+        )
+        stats.setdefault("cpsat", []).append(info)
+        if (new.unplaced, new.cost) <= (state.unplaced, state.cost):
+            state = new
+        phase("cpsat", state, t)
+        return state
+
     def feasible(state):
         return state.cost < HARD_W
 
@@ -134,36 +155,37 @@ def solve(
             chain_limit=8,
             patience=patience,
         )
-        stats[name] = info
+        stats.setdefault(name, []).append(info)
         phase(name, st, t)
 
-    if algorithm == "auto" and not feasible(st) and not clock.stopped():
-        # a quick repair by local search first: often enough, and cheaper than CP-SAT; when it is not,
-        # CP-SAT (every lesson placed as a constraint) settles tight schools in seconds
-        repair("repair", min(0.3 * clock.left(), 20.0), patience=REPAIR_PATIENCE)
+    best = st
+    attempt = 0
+    while algorithm == "auto" and not feasible(st) and not clock.stopped():
+        # One attempt: a quick repair by local search (often enough, and cheaper than CP-SAT); when it
+        # stalls, CP-SAT (every lesson placed as a constraint) settles tight schools in seconds; then a
+        # repair of what CP-SAT does not model. Each stops once it stalls; a stalled attempt gives way
+        # to a fresh greedy start with another seed and twice the patience (measured: a start stuck on
+        # two hard violations for a minute is solved in 0.1 s by the next seed's).
+        if attempt:
+            t = time.monotonic()
+            st = greedy(cp, seed=seed + attempt, deadline=clock.deadline, should_stop=should_stop)
+            phase("greedy", st, t)
+        grow = 2**attempt
+        if not feasible(st):
+            repair("repair", min(0.3 * clock.left(), 20.0 * grow), patience=REPAIR_PATIENCE * grow)
+        if not feasible(st) and not clock.stopped():
+            st = run_cpsat(st, 0.5 * clock.left(), feasibility_only=True, seed=seed + attempt)
+        if not feasible(st) and not clock.stopped():
+            # what CP-SAT leaves (gaps, minimum hours, spreads over part of a course) to the local search
+            repair("repair-after-cpsat", clock.left(), patience=AFTER_CPSAT_PATIENCE * grow)
+        if (st.unplaced, st.cost) < (best.unplaced, best.cost):
+            best = st
+        st = best
+        attempt += 1
+    stats["attempts"] = attempt
 
-    if algorithm == "cpsat" or (algorithm == "auto" and not feasible(st) and not clock.stopped()):
-        from .cpsat import cpsat_improve
-
-        t = time.monotonic()
-        budget = clock.left() if algorithm == "cpsat" else 0.5 * clock.left()
-        st2, info = cpsat_improve(
-            cp,
-            st,
-            time_limit=budget,
-            seed=seed,
-            should_stop=should_stop,
-            workers=workers,
-            feasibility_only=algorithm == "auto",
-        )
-        stats["cpsat"] = info
-        if (st2.unplaced, st2.cost) <= (st.unplaced, st.cost):
-            st = st2
-        phase("cpsat", st, t)
-
-    if algorithm == "auto" and not feasible(st) and not clock.stopped():
-        # what CP-SAT leaves (gaps, minimum hours, spreads over part of a course) to the local search
-        repair("repair-after-cpsat", clock.left() if stop_when_feasible else 0.5 * clock.left())
+    if algorithm == "cpsat":
+        st = run_cpsat(st, clock.left(), feasibility_only=False, seed=seed)
 
     done = stop_when_feasible and feasible(st)
     if algorithm in ("local", "auto") and not clock.stopped() and not done:

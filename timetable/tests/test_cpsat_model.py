@@ -10,10 +10,11 @@ import random
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ortools.sat.python import cp_model
 
 from timetable.engine import Course, Group, Limit, Problem, Spread, Teacher, Weights, evaluate, solve
 from timetable.engine.core import Compiled
-from timetable.engine.cpsat import CP_LIMITS, cpsat_improve
+from timetable.engine.cpsat import CP_LIMITS, CP_SOFT_LIMITS, _gaps, cpsat_improve
 from timetable.engine.greedy import greedy
 from timetable.engine.model import DAILY_KINDS, WEEKLY_KINDS, day_features, limit_day_excess, limit_week_excess
 
@@ -50,7 +51,7 @@ def problems(draw):
     keys = [(c.id, k) for c in courses for k in range(c.lessons)]
 
     def limits():
-        kinds = sorted(CP_LIMITS)
+        kinds = sorted(CP_LIMITS | CP_SOFT_LIMITS)
         return tuple(
             Limit(draw(st.sampled_from(kinds)), draw(st.integers(0, 3)), hard=True)
             for _ in range(draw(st.integers(0, 2)))
@@ -139,3 +140,67 @@ def test_cpsat_finds_a_timetable_when_one_keeps_the_limits(seed):
     st_, info = cpsat_improve(cp, greedy(cp, seed=seed + 1), time_limit=10, seed=0, workers=1, feasibility_only=True)
     assert info["all_placed_status"] in ("OPTIMAL", "FEASIBLE")
     assert _modelled(evaluate(problem, st_.solution())) == []
+
+
+def _soft_limit_excess(problem, solution):
+    """Total amount over the hard limits of ``CP_SOFT_LIMITS`` kinds, by the evaluator's definitions."""
+    P, D = problem.periods, problem.days
+    busy = {}
+    for (cid, k), (d, p, _r) in solution.items():
+        c = problem.course(cid)
+        for who in (*c.teachers, *problem.course_atoms(c)):
+            busy.setdefault(who, set()).update((d, q) for q in range(p, p + c.durations[k]))
+    total = 0
+    for who, lims in [(t, x.limits) for t, x in problem.teachers.items()] + [
+        (g, x.limits) for g, x in problem.groups.items()
+    ]:
+        own = problem.teachers[who].unavailable if who in problem.teachers else problem.groups[who].unavailable
+        slots = busy.get(who, set())
+        feats = [
+            day_features(
+                [(d, p) in slots for p in range(P)], [(d, p) in problem.breaks or (d, p) in own for p in range(P)]
+            )
+            for d in range(D)
+        ]
+        for lim in lims:
+            if not lim.hard or lim.kind not in CP_SOFT_LIMITS:
+                continue
+            total += sum(limit_day_excess(lim, f) for f in feats) if lim.kind in DAILY_KINDS else 0
+            total += limit_week_excess(lim, feats) if lim.kind in WEEKLY_KINDS else 0
+    return total
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(), st.integers(0, 100))
+def test_property_cpsat_counts_gaps_and_minimum_hours_as_the_evaluator(problem, seed):
+    """The limits CP-SAT minimises (gaps, minimum hours on working days) carry their true amount in
+    every timetable it returns, so what it reports is what the local search inherits."""
+    cp = Compiled(problem)
+    st_, info = cpsat_improve(cp, greedy(cp, seed=seed), time_limit=5, seed=seed, workers=1, feasibility_only=True)
+    if "limits_over" in info:
+        assert st_.unplaced == 0
+        assert info["limits_over"] == _soft_limit_excess(problem, st_.solution())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["lesson", "free", "blocked"]), min_size=1, max_size=9), st.booleans())
+def test_property_gap_count_matches_day_features(day, as_constants):
+    """The gap count of the times model, on one day's periods that are not blocked, is the
+    evaluator's, whether a period is a decision variable or a constant."""
+    m = cp_model.CpModel()
+    free = [p for p, kind in enumerate(day) if kind != "blocked"]
+    seq = []
+    for p in free:
+        busy = day[p] == "lesson"
+        if as_constants:
+            seq.append(int(busy))
+        else:
+            v = m.new_bool_var(f"o{p}")
+            m.add(v == int(busy))
+            seq.append(v)
+    gaps = m.new_int_var(0, len(day), "gaps")
+    m.add(gaps == _gaps(m, seq, sum(seq), "t"))
+    solver = cp_model.CpSolver()
+    assert solver.solve(m) == cp_model.OPTIMAL
+    bits = [kind == "lesson" for kind in day]
+    assert solver.value(gaps) == day_features(bits, [kind == "blocked" for kind in day])[1]

@@ -205,6 +205,21 @@ def test_teacher_overloaded_is_explained():
     assert any("teacher t003 has 5 lesson periods but only 4 available periods" in r for r in reasons)
 
 
+def test_stalled_attempts_restart_and_keep_the_best():
+    """With no timetable possible, ``auto`` restarts from fresh greedy starts until the time limit and
+    returns the best one found: every lesson but the impossible one placed, the rest reported."""
+    p = Problem(
+        days=2,
+        periods=2,
+        rooms=[Room("r", 10), Room("r2", 10)],
+        courses=[Course("A", "t003", lessons=3), Course("B", "t003", lessons=2)],
+    )
+    res = solve(p, "auto", time_limit=3, seed=0)
+    assert res.stats["attempts"] >= 2
+    assert [ph["phase"] for ph in res.stats["phases"]].count("greedy") == res.stats["attempts"]
+    assert len(res.unplaced) == 1 and len(res.solution) == 4
+
+
 def test_missing_room_kind_and_capacity_explained():
     p = Problem(
         days=1,
