@@ -1,29 +1,33 @@
 """FET comparison: fet-cl and our generator on the same ``.fet`` files, side by side.
 
-    python bench/fet.py FILE… [--seconds N] [--quality-seconds Q]
+    python bench/fet.py FILE… [--seconds N] [--quality-seconds Q] [--runs K] [--seed S]
 
 Needs Debian's ``fet`` and ``fet-data`` (``apt-get install -y fet fet-data``); examples live under
 ``/usr/share/doc/fet-data/examples/``. For each file:
 
-* fet-cl: ``QT_QPA_PLATFORM=offscreen fet-cl --inputfile=F --outputdir=D --timelimitseconds=N``;
-  wall time; valid when it wrote a timetable with every activity placed (out of time it writes its
-  best partial one); its soft penalty, and our evaluator's on the same timetable (with any hard
-  violation our model finds in it, which would be a modelling error);
-* ours: the import report (skipped constraint types), wall time to the first timetable without hard
-  violations (``stop_when_feasible``, as FET stops at its first valid timetable), then the soft
-  penalty after a run of Q seconds; the timetable is exported as locked activities and re-checked by
-  fet-cl itself (``fet-check``), which also covers constraints our import skipped.
+* fet-cl, K times with random seeds S, S+1, …:
+  ``QT_QPA_PLATFORM=offscreen fet-cl --inputfile=F --outputdir=D --timelimitseconds=N --randomseeds…``;
+  the median wall time; valid when every run wrote a timetable with every activity placed (out of
+  time it writes its best partial one); the soft penalty of its best timetable by our evaluator,
+  with FET's own total beside (and any hard violation our model finds in it, which would be a
+  modelling error);
+* ours, K times with seeds S, S+1, …: the import report (skipped constraint types), the median wall
+  time to the first timetable without hard violations (``stop_when_feasible``, as FET stops at its
+  first valid timetable), then the soft penalty after a run of Q seconds from the first seed's; that
+  timetable is exported as locked activities and re-checked by fet-cl itself (``fet-check``), which
+  also covers constraints our import skipped.
 
 Soft penalties are our evaluator's, on FET's scale (weight % / 100 per unit broken), for both
 timetables; FET's own total for its timetable is printed beside, as a check of our model. fet-check
 locks every activity and sets the soft constraints to 0 % (see :func:`hard_only`).
 
-Last line: ``valid=<k>/<n> fet_valid=<f>/<n> median_speedup=<x> lower_penalty=<l>/<m>
-equal_penalty=<e>/<m>`` with k the files where fet-cl accepts our timetable, f those where fet-cl
-finds one itself, the speedup the median of fet seconds / our seconds
-over the m files where both found a valid one, l and e those of them where our penalty is lower or
-equal. Our seconds are those of ``solve()`` in a process that has loaded the compiled search, as
-the product's worker does at start; the load time is printed once. fet-cl's include its own start.
+Last line: ``valid=<k>/<n> fet_valid=<f>/<n> median_speedup=<x> faster=<s>/<m> lower_penalty=<l>/<m>
+equal_penalty=<e>/<m>`` with k the files where every run of ours found a timetable and fet-cl
+accepts it, f those where every fet-cl run finds one, the speedup the median over the m files where
+both did of fet's median seconds / our median seconds, s the files where that ratio is above 1, l
+and e those where our penalty is lower than or equal to that of fet-cl's best timetable. Our seconds
+are those of ``solve()`` in a process that has loaded the compiled search, as the product's worker
+does at start; the load time is printed once. fet-cl's include its own start.
 """
 
 from __future__ import annotations
@@ -46,18 +50,22 @@ sys.path.insert(0, str(ROOT))
 from timetable.engine import evaluate, fet, solve  # noqa: E402
 
 
-def run_fet(path: Path, seconds: float, grace: float = 120) -> dict:
+def run_fet(path: Path, seconds: float, grace: float = 120, seed: int | None = None) -> dict:
     """fet-cl on one file: ``ok`` (it wrote a timetable), ``seconds``, its last ``message``, the
-    ``activities`` file it wrote (each activity's day, hour, room) and its own ``soft`` total."""
+    ``activities`` file it wrote (each activity's day, hour, room) and its own ``soft`` total.
+    ``seed``: fet-cl's six random seed components all set to it (else fet-cl seeds from the clock)."""
     exe = shutil.which("fet-cl")
     if exe is None:
         raise SystemExit("fet-cl not found: apt-get install -y fet fet-data")
     with tempfile.TemporaryDirectory() as out:
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+        cmd = [exe, f"--inputfile={path}", f"--outputdir={out}", f"--timelimitseconds={int(max(1, seconds))}"]
+        if seed is not None:
+            cmd += [f"--randomseeds{k}={seed}" for k in (10, 11, 12, 20, 21, 22)]
         t = time.monotonic()
         try:
             proc = subprocess.run(
-                [exe, f"--inputfile={path}", f"--outputdir={out}", f"--timelimitseconds={int(max(1, seconds))}"],
+                cmd,
                 env=env,
                 capture_output=True,
                 text=True,
@@ -102,6 +110,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=60, help="time limit for fet-cl and for our first timetable")
     ap.add_argument("--quality-seconds", type=float, default=20, help="our run for the soft penalty")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--runs", type=int, default=3, help="runs of each with seeds seed, seed+1, …; medians compared")
     ap.add_argument("--check-seconds", type=float, default=30, help="fet-cl's limit to accept our locked timetable")
     args = ap.parse_args(argv)
     valid = 0
@@ -118,29 +127,42 @@ def main(argv=None) -> int:
         pb = imp.problem
         skipped = ", ".join(f"{k}×{v}" for k, v in sorted(imp.skipped.items())) or "none"
         print(f"  import: {sum(c.lessons for c in pb.courses)} lessons, skipped: {skipped}")
-        ran = run_fet(f, args.seconds)
-        fet_ok, fet_secs, fet_soft = ran["ok"], ran["seconds"], ran.get("soft")
-        if fet_ok:
-            ev = evaluate(pb, fet.solution_from_fet(imp, ran["activities"]))
-            broken = ev.hard_by_kind()
-            # out of time, fet-cl still writes its best partial timetable: not a valid one
-            fet_ok = "unplaced" not in broken
+        # fet-cl's time to its first timetable varies tenfold with its random seed (Brazil-more-difficult:
+        # 0.5 to 10.7 s), ours too: both run with the same seeds, and the medians are compared
+        fet_runs = []
+        for k in range(args.runs):
+            ran = run_fet(f, args.seconds, seed=args.seed + k)
+            ok, cost = ran["ok"], None
+            if ok:
+                ev = evaluate(pb, fet.solution_from_fet(imp, ran["activities"]))
+                broken = ev.hard_by_kind()
+                # out of time, fet-cl still writes its best partial timetable: not a valid one
+                ok, cost = "unplaced" not in broken, ev.cost
+                if ok and broken:
+                    print(f"    our model finds hard violations in fet-cl's timetable: {broken}")
+            fet_runs.append((ok, ran["seconds"], cost, ran.get("soft")))
+        fet_ok = all(r[0] for r in fet_runs)
+        fet_secs = statistics.median(r[1] for r in fet_runs)
+        fet_cost = min(r[2] for r in fet_runs) if fet_ok else None  # its best timetable's penalty
+        runs = "  ".join(
+            f"{secs:.2f} s" + (f" soft {cost:g} (FET's own {own})" if ok else " not valid")
+            for ok, secs, cost, own in fet_runs
+        )
+        print(f"  fet-cl: valid={fet_ok} median seconds={fet_secs:.2f}  runs: {runs}")
         if fet_ok:
             fet_valid += 1
-            fet_cost = ev.cost
-            print(
-                f"  fet-cl: valid=True seconds={fet_secs:.2f} soft penalty {ev.cost:g} (FET's own total: {fet_soft})"
-                + (f" -- our model finds hard violations in it: {broken}" if broken else "")
-            )
-        else:
-            print(f"  fet-cl: valid=False seconds={fet_secs:.2f}  ({ran['message'][:100]})")
-            fet_cost = None
-        t = time.monotonic()
-        first = solve(pb, "auto", time_limit=args.seconds, seed=args.seed, stop_when_feasible=True)
-        our_secs = time.monotonic() - t
+        our_runs = []
+        for k in range(args.runs):
+            t = time.monotonic()
+            res = solve(pb, "auto", time_limit=args.seconds, seed=args.seed + k, stop_when_feasible=True)
+            our_runs.append((res, time.monotonic() - t))
+        first = our_runs[0][0]
+        our_ok = all(r.feasible for r, _ in our_runs)
+        our_secs = statistics.median(secs for _, secs in our_runs)
+        runs = "  ".join(f"{secs:.2f} s" + ("" if r.feasible else " not valid") for r, secs in our_runs)
         print(
-            f"  ours:   feasible={first.feasible} seconds={our_secs:.2f} unplaced={len(first.unplaced)} "
-            f"hard={len(first.hard_violations)} {first.hard_violations[:2]}"
+            f"  ours:   feasible={our_ok} median seconds={our_secs:.2f}  runs: {runs}; first run: "
+            f"unplaced={len(first.unplaced)} hard={len(first.hard_violations)} {first.hard_violations[:2]}"
         )
         best = first
         if args.quality_seconds > 0 and first.feasible:
@@ -157,7 +179,7 @@ def main(argv=None) -> int:
                 chk = run_fet(p, args.check_seconds, grace=10)
             chk_ok = chk["ok"]
             print(f"  fet-check of our timetable (locked, hard only): valid={chk_ok} ({chk['seconds']:.1f} s)")
-        if chk_ok:
+        if chk_ok and our_ok:
             valid += 1
             if fet_ok:
                 speedups.append(fet_secs / max(our_secs, 1e-3))
@@ -165,8 +187,10 @@ def main(argv=None) -> int:
                 equal += abs(best.cost - fet_cost) <= 1e-9
     med = statistics.median(speedups) if speedups else float("nan")
     n = len(speedups)
+    faster = sum(1 for x in speedups if x > 1)
     print(
         f"valid={valid}/{len(args.files)} fet_valid={fet_valid}/{len(args.files)} median_speedup={med:.2f} "
+        f"faster={faster}/{n} "
         f"lower_penalty={lower}/{n} equal_penalty={equal}/{n}"
     )
     return 0
