@@ -73,13 +73,13 @@ class Helper:
 def _main(inp: str, out: str) -> int:
     import random
 
-    from .local import anneal
+    from .restarts import anneal_with_restarts
 
     data = pickle.loads(Path(inp).read_bytes())  # noqa: S301 - written by our parent process
     cp = Compiled(data["problem"])
     st = State(cp)
     st.load(data["starts"], data["rooms"])
-    info = anneal(st, random.Random(data["seed"]), data["deadline"], **data["kw"])
+    info = anneal_with_restarts(st, random.Random(data["seed"]), data["deadline"], **data["kw"])
     tmp = out + ".tmp"
     Path(tmp).write_bytes(pickle.dumps({"starts": st.start, "rooms": st.room, "cost": st.cost, "stats": info}))
     os.replace(tmp, out)
@@ -89,14 +89,14 @@ def _main(inp: str, out: str) -> int:
 def anneal_best_of(st: State, rng, deadline: float, helpers: int, should_stop=None, **kw) -> dict:
     """Anneal ``st`` here and in ``helpers`` subprocesses (other seeds) until the deadline; leave the
     best timetable in ``st``. Deterministic for a seed when every run ends on its iteration budget."""
-    from .local import anneal
+    from .restarts import anneal_with_restarts
 
     seeds = [rng.getrandbits(62) for _ in range(helpers)]
     starts, rooms = st.snapshot()
     kw_helper = {k: v for k, v in kw.items() if k not in ("progress", "started")}
     procs = [Helper(st.cp.problem, starts, rooms, s, deadline, kw_helper) for s in seeds]
     try:
-        info = anneal(st, rng, deadline, should_stop=should_stop, **kw)
+        info = anneal_with_restarts(st, rng, deadline, should_stop=should_stop, **kw)
         cancelled = should_stop is not None and should_stop()
         runs = [{"seed": "main", "cost": st.cost, "iterations": info.get("iterations")}]
         for h in procs:

@@ -10,14 +10,10 @@ from .core import HARD_W, Compiled, State
 from .greedy import explain, greedy, static_reasons
 from .local import anneal
 from .model import LessonKey, Problem, Solution, evaluate
+from .restarts import REPAIR_PATIENCE, anneal_with_restarts
 
 ALGORITHMS = ("greedy", "cpsat", "local", "auto")
-PARALLEL_MIN_SECONDS = 20.0  # below this a helper process's start-up is not worth it
-# the first repair gives way to CP-SAT after this many seconds without fewer hard violations.
-# Measured on FET schools: the repair finds a valid timetable within a second when it can, improving
-# all along; when it cannot, it stalls early, while CP-SAT needs 1-3 s. Median of 3 seeds, 0.5 s
-# against 0.25 s: Hashiyana 1.40 / 1.01 s, MAPS 3.51 / 3.11, primaria 1.17 / 0.89, Brazil 0.49 / 0.47.
-REPAIR_PATIENCE = 0.25
+PARALLEL_MIN_SECONDS = 5.0  # below this a helper process's start-up (0.5 s with a warm Numba cache) is not worth it
 # the repair after CP-SAT gives way to a fresh start after this many seconds without progress
 AFTER_CPSAT_PATIENCE = 1.0
 
@@ -205,7 +201,7 @@ def solve(
 
             info = anneal_best_of(st, rng, clock.deadline, helpers=workers - 1, **kw)
         else:
-            info = anneal(st, rng, deadline=clock.deadline, **kw)
+            info = anneal_with_restarts(st, rng, deadline=clock.deadline, **kw)
         stats["local"] = info
         phase("local", st, t)
 
