@@ -276,6 +276,37 @@ def _hard_spreads(m, cp: Compiled, st: State, groups: dict, x: dict) -> None:
                     m.add(sum(bad) == 0).only_enforce_if(v)
 
 
+def _soft_spreads(m, cp: Compiled, st: State, groups: dict, x: dict) -> list:
+    """Objective terms for the soft spreads: each pair of their lessons on one day costs the spread's
+    weight × its min days, as in the evaluator (pairs on nearby days, for min days of 2 or more, are
+    left to the local search). The pairs of a day are an exact function of the day's lesson count.
+    Spreads that cover a variable group only in part cannot be counted and are left out."""
+    P, D = cp.P, cp.D
+    of_group = {i: g for g, ls in groups.items() for i in ls}
+    terms = []
+    for s in range(cp.S):
+        if cp.sp_w[s] >= HARD_W:
+            continue
+        lessons = set(cp.sp_lessons[s])
+        touched = {of_group[i] for i in lessons if i in of_group}
+        if any(not set(groups[g]) <= lessons for g in touched):
+            continue
+        fixed = [st.start[i] // P for i in lessons if i in cp.locked and st.start[i] >= 0]
+        n = len(lessons)
+        pairs_of = [k * (k - 1) // 2 for k in range(n + 1)]
+        for d in range(D):
+            vs = [x[(g, t)] for g in touched for t in cp.l_starts[groups[g][0]] if t // P == d]
+            here = fixed.count(d)
+            if len(vs) + here < 2:
+                continue
+            count = m.new_int_var(0, n, f"sn{s}_{d}")
+            m.add(count == sum(vs) + here)
+            pairs = m.new_int_var(0, pairs_of[-1], f"sp{s}_{d}")
+            m.add_element(count, pairs_of, pairs)
+            terms.append(_scale(cp.sp_w[s] * cp.sp_md[s]) * pairs)
+    return terms
+
+
 def cpsat_improve(
     cp: Compiled,
     st: State,
@@ -423,6 +454,8 @@ def cpsat_improve(
         excess = []
         _hard_limits(m, cp, cover_e, locked_e, minimums=all_placed, excess=excess if minimise_limits else None)
         limit_over[:] = excess
+        if not feasibility_only:
+            obj.extend(_soft_spreads(m, cp, st, groups, x))
         if not feasibility_only and W.compactness:
             wc = _scale(W.compactness)
             for e in range(cp.nT, cp.E):

@@ -170,3 +170,14 @@ def test_an_ill_formed_fet_group_cycle_ends():
     text = FET_SPREADS.replace("<Subgroup><Name>Y a</Name>", "<Subgroup><Name>Y</Name>")
     p = fet.parse_fet(text).problem
     assert p.atoms("Y") == ("Y",)
+
+
+@pytest.mark.parametrize(("lessons", "days", "optimum"), [(3, 3, 0), (4, 2, 2), (5, 2, 4)])
+def test_cpsat_objective_counts_same_day_pairs(lessons, days, optimum):
+    """CP-SAT's objective holds the soft spreads as the evaluator counts them: n lessons over fewer
+    days cost one unit per pair on a day, so 4 over 2 days cost 2 (2 + 2) and 5 cost 4 (3 + 2)."""
+    sp = Spread(tuple(("m", k) for k in range(lessons)), min_days=1, weight=1)
+    p = _problem(sp, lessons=lessons, days=days, periods=4)
+    crowded = {("m", k): (0, k, None) for k in range(min(lessons, 4))}  # CP-SAT's hint: one day full
+    res = solve(p, "cpsat", time_limit=10, seed=0, workers=1, initial=crowded)
+    assert res.feasible and res.cost == optimum, res.breakdown
