@@ -9,6 +9,7 @@ are: they enter the problem as locked lessons, so the new week is built around t
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import Count, Q
 
 from accounts.models import StudentProfile, TeacherProfile
@@ -209,7 +210,7 @@ def run_engine(built: Built, *, algorithm: str, time_limit: int, seed: int, prog
         seed=seed,
         progress=progress,
         should_stop=should_stop,
-        workers=1,
+        workers=settings.TIMETABLE_WORKERS,
     )
 
 
