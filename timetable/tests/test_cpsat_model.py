@@ -89,14 +89,20 @@ def test_property_a_cpsat_timetable_keeps_what_the_model_holds(problem, seed):
         assert _modelled(evaluate(problem, st_.solution())) == []
 
 
-def _limits_it_keeps(problem, solution, rng):
-    """Hard limits (of the modelled kinds) that the given timetable keeps, tight where possible."""
-    P, D = problem.periods, problem.days
+def _busy(problem, solution):
+    """Each teacher's and atomic group's occupied (day, period) slots."""
     busy = {}
     for (cid, k), (d, p, _r) in solution.items():
         c = problem.course(cid)
         for who in (*c.teachers, *problem.course_atoms(c)):
             busy.setdefault(who, set()).update((d, q) for q in range(p, p + c.durations[k]))
+    return busy
+
+
+def _limits_it_keeps(problem, solution, rng):
+    """Hard limits (of the modelled kinds) that the given timetable keeps, tight where possible."""
+    P, D = problem.periods, problem.days
+    busy = _busy(problem, solution)
     out = {}
     for who, slots in busy.items():
         blocked = set(problem.breaks)
@@ -145,11 +151,7 @@ def test_cpsat_finds_a_timetable_when_one_keeps_the_limits(seed):
 def _soft_limit_excess(problem, solution):
     """Total amount over the hard limits of ``CP_SOFT_LIMITS`` kinds, by the evaluator's definitions."""
     P, D = problem.periods, problem.days
-    busy = {}
-    for (cid, k), (d, p, _r) in solution.items():
-        c = problem.course(cid)
-        for who in (*c.teachers, *problem.course_atoms(c)):
-            busy.setdefault(who, set()).update((d, q) for q in range(p, p + c.durations[k]))
+    busy = _busy(problem, solution)
     total = 0
     for who, lims in [(t, x.limits) for t, x in problem.teachers.items()] + [
         (g, x.limits) for g, x in problem.groups.items()

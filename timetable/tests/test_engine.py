@@ -190,14 +190,18 @@ def test_teacher_limits_soft_and_hard():
 # ---- infeasible problems are explained ------------------------------------------------------
 
 
-def test_teacher_overloaded_is_explained():
-    p = Problem(
+def _overloaded_teacher():
+    # 5 lesson periods for one teacher in a 2 × 2 week: one lesson cannot be placed
+    return Problem(
         days=2,
         periods=2,
         rooms=[Room("r", 10), Room("r2", 10)],
         courses=[Course("A", "t003", lessons=3), Course("B", "t003", lessons=2)],
     )
-    res = solve(p, "auto", time_limit=3, seed=0)
+
+
+def test_teacher_overloaded_is_explained():
+    res = solve(_overloaded_teacher(), "auto", time_limit=3, seed=0)
     assert len(res.unplaced) == 1 and not res.hard_violations
     assert len(res.solution) == 4  # nothing silently dropped: 4 placed + 1 reported
     (key, reasons) = res.unplaced[0]
@@ -208,13 +212,7 @@ def test_teacher_overloaded_is_explained():
 def test_stalled_attempts_restart_and_keep_the_best():
     """With no timetable possible, ``auto`` restarts from fresh greedy starts until the time limit and
     returns the best one found: every lesson but the impossible one placed, the rest reported."""
-    p = Problem(
-        days=2,
-        periods=2,
-        rooms=[Room("r", 10), Room("r2", 10)],
-        courses=[Course("A", "t003", lessons=3), Course("B", "t003", lessons=2)],
-    )
-    res = solve(p, "auto", time_limit=3, seed=0)
+    res = solve(_overloaded_teacher(), "auto", time_limit=3, seed=0)
     assert res.stats["attempts"] >= 2
     assert [ph["phase"] for ph in res.stats["phases"]].count("greedy") == res.stats["attempts"]
     assert len(res.unplaced) == 1 and len(res.solution) == 4
