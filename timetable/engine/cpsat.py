@@ -38,13 +38,25 @@ class _LastSolution(cp_model.CpSolverSolutionCallback):
         self.at = time.monotonic()
 
 
-def _run(model: cp_model.CpModel, time_limit: float, seed: int, workers: int, should_stop, stall: float | None = None):
+def _run(
+    model: cp_model.CpModel,
+    time_limit: float,
+    seed: int,
+    workers: int,
+    should_stop,
+    stall: float | None = None,
+    lp: bool = True,
+):
     """Solve ``model``; stop early on ``should_stop()`` or, with ``stall``, once a solution exists and
-    no better one came for that many seconds."""
+    no better one came for that many seconds. ``lp``: CP-SAT's linear relaxations (default level)."""
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.05, time_limit)
     solver.parameters.random_seed = seed
     solver.parameters.num_workers = max(1, workers)
+    if not lp:
+        # pure feasibility models: without LP relaxations CP-SAT settled tight FET schools sooner
+        # (median of 3 seeds over six: 16.8 s in all against 20.8; Rehoboth 3.8 against 5.5 s)
+        solver.parameters.linearization_level = 0
     done = threading.Event()
     last = _LastSolution() if stall is not None else None
 
@@ -492,7 +504,7 @@ def cpsat_improve(
     budget_times = time_limit * 0.7
     t_model = time.monotonic()
     m, x, groups = build(all_placed=True)
-    solver, status = _run(m, budget_times * 0.6, seed, workers, should_stop)
+    solver, status = _run(m, budget_times * 0.6, seed, workers, should_stop, lp=not feasibility_only)
     info["all_placed_status"] = solver.status_name(status)
     info["all_placed_seconds"] = round(time.monotonic() - t_model, 2)
     if feasibility_only and status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and not (should_stop and should_stop()):
@@ -503,7 +515,7 @@ def cpsat_improve(
         if limit_over and _complete_hint(m2):
             info["limits_hint_seconds"] = round(time.monotonic() - t_model, 2)
             left = budget_times - (time.monotonic() - t_model)
-            solver2, status2 = _run(m2, max(0.5, left), seed, workers, should_stop, stall=CP_STALL)
+            solver2, status2 = _run(m2, max(0.5, left), seed, workers, should_stop, stall=CP_STALL, lp=False)
             if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 m, x, groups, solver, status = m2, x2, groups2, solver2, status2
                 info["limits_over"] = sum(solver.value(v) for v in limit_over)
