@@ -166,7 +166,8 @@ def solve(
             t = time.monotonic()
             st = greedy(cp, seed=seed + attempt, deadline=clock.deadline, should_stop=should_stop)
             phase("greedy", st, t)
-        grow = 2**attempt
+        # capped: on a small impossible problem attempts take milliseconds and run into the thousands
+        grow = 2 ** min(attempt, 10)
         if not feasible(st):
             repair("repair", min(0.3 * clock.left(), 20.0 * grow), patience=REPAIR_PATIENCE * grow)
         if not feasible(st) and not clock.stopped():
