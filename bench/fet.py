@@ -1,6 +1,6 @@
 """FET comparison: fet-cl and our generator on the same ``.fet`` files, side by side.
 
-    python bench/fet.py FILE… [--seconds N] [--quality-seconds Q] [--runs K] [--seed S]
+    python bench/fet.py [FILE…] [--examples DIR] [--seconds N] [--quality-seconds Q] [--runs K] [--seed S]
 
 Needs Debian's ``fet`` and ``fet-data`` (``apt-get install -y fet fet-data``); examples live under
 ``/usr/share/doc/fet-data/examples/``. For each file:
@@ -106,13 +106,22 @@ def hard_only(text: str) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("files", nargs="+")
+    ap.add_argument("files", nargs="*")
+    ap.add_argument(
+        "--examples",
+        metavar="DIR",
+        help="also every .fet below DIR whose import skips no constraint, e.g. /usr/share/doc/fet-data/examples",
+    )
     ap.add_argument("--seconds", type=float, default=60, help="time limit for fet-cl and for our first timetable")
     ap.add_argument("--quality-seconds", type=float, default=20, help="our run for the soft penalty")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--runs", type=int, default=3, help="runs of each with seeds seed, seed+1, …; medians compared")
     ap.add_argument("--check-seconds", type=float, default=30, help="fet-cl's limit to accept our locked timetable")
     args = ap.parse_args(argv)
+    if args.examples:
+        args.files += [str(f) for f in sorted(Path(args.examples).rglob("*.fet")) if not fet.load(f).skipped]
+    if not args.files:
+        ap.error("give .fet files or --examples DIR")
     valid = 0
     speedups = []
     lower = equal = fet_valid = 0
