@@ -156,3 +156,16 @@ def test_pages_for_the_whole_workflow(week, admin_user, client, other_admin):
     assert bad.status_code == 200 and "not both" in bad.content.decode()
     client.force_login(other_admin)
     assert client.get(reverse("timetable:suggestion", args=[s.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_generation_uses_the_configured_cores(week, admin_user, settings, monkeypatch, workers):
+    from timetable import engine_adapter
+
+    seen = []
+    real = engine_adapter.solve
+    monkeypatch.setattr(engine_adapter, "solve", lambda *a, **kw: seen.append(kw["workers"]) or real(*a, **kw))
+    settings.TIMETABLE_WORKERS = workers
+    s = generate(week, admin_user)
+    assert s.status == SuggestionStatus.GENERATED, s.error
+    assert seen == [workers]
