@@ -139,9 +139,9 @@ def _hard_limits(m, cp: Compiled, cover_e: dict, locked_e: dict, minimums: bool,
     placed). ``excess``: collects the amounts over the hard ``CP_SOFT_LIMITS``, to minimise."""
     pb = cp.problem
     D, P = cp.D, cp.P
+    modelled = CP_LIMITS | (CP_SOFT_LIMITS if excess is not None else set())
     for e in range(cp.E):
         lims = pb.teacher_limits(cp.teacher_ids[e]) if e < cp.nT else pb.group_limits(cp.atom_ids[e - cp.nT])
-        modelled = CP_LIMITS | (CP_SOFT_LIMITS if excess is not None else set())
         lims = [
             lim for lim in lims if lim.hard and lim.kind in modelled and (minimums or not lim.kind.startswith("min_"))
         ]

@@ -85,6 +85,31 @@ def anneal(st: State, rng: random.Random, deadline: float, engine: str = "auto",
     return info
 
 
+# a repair gives up after this many seconds without fewer hard violations. Measured on FET schools:
+# the repair finds a valid timetable within a second when it can, improving all along; when it
+# cannot, it stalls early, while CP-SAT needs 1-3 s. Median of 3 seeds, 0.5 s against 0.25 s:
+# Hashiyana 1.40 / 1.01 s, MAPS 3.51 / 3.11, primaria 1.17 / 0.89, Brazil 0.49 / 0.47.
+REPAIR_PATIENCE = 0.25
+
+
+def repair(st: State, rng: random.Random, deadline: float, patience: float | None = REPAIR_PATIENCE, **kw) -> dict:
+    """Anneal ``st`` until it breaks no hard constraint (or the deadline, or ``patience`` seconds
+    without fewer violations). Hard violations weigh HARD_W, so the search runs on that scale, where
+    soft costs are noise. Measured on tight FET schools: mid-length Kempe chains plus compound moves
+    (kernel) beat unbounded chains, which cost more per move and are rarely accepted."""
+    return anneal(
+        st,
+        rng,
+        deadline,
+        target=HARD_W - 1,
+        t_start=0.1 * HARD_W,
+        t_end_ratio=0.01,
+        chain_limit=8,
+        patience=patience,
+        **kw,
+    )
+
+
 def anneal_python(
     st: State,
     rng: random.Random,

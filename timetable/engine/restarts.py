@@ -14,15 +14,10 @@ import time
 
 from .core import HARD_W, State
 from .greedy import greedy
-from .local import anneal
+from .local import anneal, repair
 
 MIN_PATIENCE = 1.0  # seconds without a new best before a restart, at least
 PATIENCE_SHARE = 0.25  # ... and this share of the time the run had
-# the first repair gives way to CP-SAT after this many seconds without fewer hard violations.
-# Measured on FET schools: the repair finds a valid timetable within a second when it can, improving
-# all along; when it cannot, it stalls early, while CP-SAT needs 1-3 s. Median of 3 seeds, 0.5 s
-# against 0.25 s: Hashiyana 1.40 / 1.01 s, MAPS 3.51 / 3.11, primaria 1.17 / 0.89, Brazil 0.49 / 0.47.
-REPAIR_PATIENCE = 0.25
 
 
 def anneal_with_restarts(st: State, rng, deadline: float, should_stop=None, target: float = 0, **kw) -> dict:
@@ -50,17 +45,7 @@ def anneal_with_restarts(st: State, rng, deadline: float, should_stop=None, targ
     while best_cost > target and not stopped() and deadline - time.monotonic() > MIN_PATIENCE:
         fresh = greedy(st.cp, seed=rng.getrandbits(31), deadline=deadline, should_stop=should_stop)
         if fresh.cost >= HARD_W:
-            anneal(
-                fresh,
-                rng,
-                deadline=deadline,
-                should_stop=should_stop,
-                target=HARD_W - 1,
-                t_start=0.1 * HARD_W,
-                t_end_ratio=0.01,
-                chain_limit=8,
-                patience=REPAIR_PATIENCE,
-            )
+            repair(fresh, rng, deadline, should_stop=should_stop)
         if fresh.cost >= HARD_W:
             runs.append({"start": "fresh", "cost": None})
             continue

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from .core import HARD_W, Compiled, State
 from .greedy import explain, greedy, static_reasons
-from .local import anneal
+from .local import REPAIR_PATIENCE, repair
 from .model import LessonKey, Problem, Solution, evaluate
-from .restarts import REPAIR_PATIENCE, anneal_with_restarts
+from .restarts import anneal_with_restarts
 
 ALGORITHMS = ("greedy", "cpsat", "local", "auto")
 PARALLEL_MIN_SECONDS = 5.0  # below this a helper process's start-up (0.5 s with a warm Numba cache) is not worth it
@@ -132,24 +132,16 @@ def solve(
     def feasible(state):
         return state.cost < HARD_W
 
-    def repair(name, budget, patience=None):
-        # hard violations weigh HARD_W: anneal on that scale (soft costs are noise here), with
-        # Kempe chains and conflict-directed lesson choice
+    def run_repair(name, budget, patience=None):
         t = time.monotonic()
-        info = anneal(
+        info = repair(
             st,
             rng,
             deadline=time.monotonic() + budget,
+            patience=patience,
             should_stop=should_stop,
             progress=progress,
             started=clock.t0,
-            target=HARD_W - 1,
-            t_start=0.1 * HARD_W,
-            t_end_ratio=0.01,
-            # measured on tight FET schools: mid-length chains plus compound moves (kernel) beat
-            # unbounded chains, which cost more per move and are rarely accepted
-            chain_limit=8,
-            patience=patience,
         )
         stats.setdefault(name, []).append(info)
         phase(name, st, t)
@@ -169,12 +161,12 @@ def solve(
         # capped: on a small impossible problem attempts take milliseconds and run into the thousands
         grow = 2 ** min(attempt, 10)
         if not feasible(st):
-            repair("repair", min(0.3 * clock.left(), 20.0 * grow), patience=REPAIR_PATIENCE * grow)
+            run_repair("repair", min(0.3 * clock.left(), 20.0 * grow), patience=REPAIR_PATIENCE * grow)
         if not feasible(st) and not clock.stopped():
             st = run_cpsat(st, 0.5 * clock.left(), feasibility_only=True, seed=seed + attempt)
         if not feasible(st) and not clock.stopped():
             # what CP-SAT leaves (gaps, minimum hours, spreads over part of a course) to the local search
-            repair("repair-after-cpsat", clock.left(), patience=AFTER_CPSAT_PATIENCE * grow)
+            run_repair("repair-after-cpsat", clock.left(), patience=AFTER_CPSAT_PATIENCE * grow)
         if (st.unplaced, st.cost) < (best.unplaced, best.cost):
             best = st
         st = best
