@@ -603,6 +603,7 @@ def k_kempe_chain(I, S, i, t2, Wk, stamp, limit):  # noqa: E741
     L = I[I[H_LDUR] + i]
     if t1 == t2 or (L > 1 and I[I[H_TDAY] + t1] == I[I[H_TDAY] + t2] and -L < t1 - t2 < L):
         return -1
+    shift = t2 - t1
     cap = Wk.shape[1]
     Wk[W_CHAIN, 0] = i
     n = 1
@@ -612,17 +613,27 @@ def k_kempe_chain(I, S, i, t2, Wk, stamp, limit):  # noqa: E741
     while k < n:
         x = Wk[W_CHAIN, k]
         k += 1
-        b = t2 if S[st0 + x] == t1 else t1
+        a = S[st0 + x]
+        if t1 <= a < t1 + L:
+            b = a + shift
+            w = t2
+        else:
+            b = a - shift
+            w = t1
         if not I[I[H_LSTARTOK] + x * T + b]:
             return -1
         c = I[I[H_LC] + x]
+        lx = I[I[H_LDUR] + x]
         for q in range(I[I[H_CEPTR] + c], I[I[H_CEPTR] + c + 1]):
             base = eocc + I[I[H_CEIDX] + q] * T + b
-            for u in range(base, base + L):
+            for u in range(base, base + lx):
                 o = S[u]
                 if o == -1 or (o >= 0 and Wk[W_MARK, o] == stamp):
                     continue
-                if o < 0 or S[st0 + o] != b or I[I[H_LDUR] + o] != L or I[I[H_LOCKED] + o]:
+                if o < 0 or I[I[H_LOCKED] + o]:
+                    return -1
+                so = S[st0 + o]
+                if so < w or so + I[I[H_LDUR] + o] > w + L:
                     return -1
                 if n >= cap:
                     return -1
@@ -684,6 +695,8 @@ def k_kempe_apply(I, F, S, SF, n, t2, Wk, ro):  # noqa: E741
     st0 = I[H_S_START]
     rocc = I[H_S_ROCC]
     t1 = S[st0 + Wk[W_CHAIN, 0]]
+    L0 = I[I[H_LDUR] + Wk[W_CHAIN, 0]]
+    shift = t2 - t1
     for q in range(n):
         x = Wk[W_CHAIN, q]
         Wk[ro, q] = x
@@ -695,7 +708,8 @@ def k_kempe_apply(I, F, S, SF, n, t2, Wk, ro):  # noqa: E741
     for q in range(n):
         x = Wk[ro, q]
         r = Wk[ro + 2, q]
-        b = t2 if Wk[ro + 1, q] == t1 else t1
+        a = Wk[ro + 1, q]
+        b = a + shift if t1 <= a < t1 + L0 else a - shift
         if r >= 0:
             L = I[I[H_LDUR] + x]
             u0 = rocc + r * T + b
@@ -714,7 +728,8 @@ def k_kempe_apply(I, F, S, SF, n, t2, Wk, ro):  # noqa: E741
     for p in range(npend):
         q = Wk[W_PEND, p]
         x = Wk[ro, q]
-        b = t2 if Wk[ro + 1, q] == t1 else t1
+        a = Wk[ro + 1, q]
+        b = a + shift if t1 <= a < t1 + L0 else a - shift
         r = k_free_room(I, F, S, x, b)
         if r == -2:
             k_kempe_undo(I, F, S, SF, n, Wk, ro)

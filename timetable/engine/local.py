@@ -409,13 +409,16 @@ def _unplaced(snap) -> int:
 
 
 def kempe_chain(st: State, i: int, t2: int, mark: list[int], stamp: int, limit: int = 64) -> list[int] | None:
-    """Lessons that must exchange starts with placed lesson ``i`` between its start and ``t2``.
+    """Lessons that must exchange places with placed lesson ``i`` between its window and ``t2``'s.
 
-    The chain is the connected component of ``i`` in the conflict graph (shared teacher or atomic
-    group) restricted to the lessons starting at the two times: moving all of them keeps every
-    teacher and group free of clashes. ``None`` when a member is locked, cannot start at its new
-    time, has another length or only partly overlaps, or the chain grows beyond ``limit``.
-    ``mark``/``stamp`` is a scratch array (``mark[x] == stamp`` means "in the chain").
+    The windows are ``i``'s span at its start and at ``t2``. The chain is the connected component of
+    ``i`` in the conflict graph (shared teacher or atomic group) restricted to the lessons lying
+    within the two windows; each moves to the other window at the same offset, so every teacher and
+    group stays free of clashes. A double lesson can so exchange with two single ones (measured: on
+    Shipena's FET school, where every class period is taken, no double lesson ever moved while
+    only lessons of its own length could take its place). ``None`` when a member is locked, cannot
+    start at its new time, or only partly lies within a window, or the chain grows beyond
+    ``limit``. ``mark``/``stamp`` is a scratch array (``mark[x] == stamp`` means "in the chain").
     """
     cp = st.cp
     T = cp.T
@@ -425,22 +428,26 @@ def kempe_chain(st: State, i: int, t2: int, mark: list[int], stamp: int, limit: 
         return None
     start, eocc = st.start, st.eocc
     ldur, lc, c_ents, l_startok, locked = cp.ldur, cp.lc, cp.c_ents, cp.l_startok, cp.locked
+    shift = t2 - t1
     chain = [i]
     mark[i] = stamp
     k = 0
     while k < len(chain):
         x = chain[k]
         k += 1
-        b = t2 if start[x] == t1 else t1
+        a = start[x]
+        b = a + shift if t1 <= a < t1 + L else a - shift
+        w = t2 if t1 <= a < t1 + L else t1  # the window x goes to
         if not l_startok[x][b]:
             return None
+        lx = ldur[x]
         for e in c_ents[lc[x]]:
             base = e * T + b
-            for u in range(base, base + L):
+            for u in range(base, base + lx):
                 o = eocc[u]
                 if o == FREE or (o >= 0 and mark[o] == stamp):
                     continue
-                if o < 0 or start[o] != b or ldur[o] != L or o in locked:
+                if o < 0 or start[o] < w or start[o] + ldur[o] > w + L or o in locked:
                     return None
                 mark[o] = stamp
                 chain.append(o)
@@ -486,12 +493,14 @@ def kempe_apply(st: State, chain: list[int], t2: int) -> list | None:
     T = cp.T
     start, room, rocc = st.start, st.room, st.rocc
     t1 = start[chain[0]]
+    L0 = cp.ldur[chain[0]]
+    shift = t2 - t1
     olds = [(x, start[x], room[x]) for x in chain]
     for x in chain:
         st.remove(x)
     pending = None
     for x, a, r in olds:
-        b = t2 if a == t1 else t1
+        b = a + shift if t1 <= a < t1 + L0 else a - shift
         if r >= 0:
             L = cp.ldur[x]
             u0 = r * T + b

@@ -585,7 +585,9 @@ def test_property_kempe_and_room_moves_keep_timetable_valid(problem, seed):
                 assert (state.snapshot(), state.cost) == before
                 continue
             assert state.start[i] == t2
-            assert all(state.start[x] == (t2 if s == t1 else t1) for x, s, _ in rec)
+            # every member moves to the other window at the same offset
+            w = cp.ldur[i]
+            assert all(state.start[x] == (s + t2 - t1 if t1 <= s < t1 + w else s - (t2 - t1)) for x, s, _ in rec)
             _assert_legal_and_consistent(problem, state)
             if rng.random() < 0.5:
                 kempe_undo(state, rec)
@@ -636,6 +638,49 @@ def test_kempe_chain_swaps_conflicting_lessons():
     # a and c both moved to 1: two rooms, so both fit; rooms kept where possible
     assert {state.room[a], state.room[c]} == {0, 1}
     _assert_legal_and_consistent(p, state)
+
+
+def _double_and_two_singles():
+    """Class Q takes every period of two days: a double of D on day 0, singles of A and B on day 1."""
+    courses = [
+        Course("d", teacher="td", lessons=1, length=2, groups=("Q",)),
+        Course("a", teacher="ta", lessons=1, groups=("Q",)),
+        Course("b", teacher="tb", lessons=1, groups=("Q",)),
+        Course("x", teacher="ta", lessons=1, groups=("R",)),  # A's teacher, with class R on day 0
+    ]
+    p = Problem(days=2, periods=2, rooms=[Room("r1", 50), Room("r2", 50)], courses=courses)
+    sol = {("d", 0): (0, 0, "r1"), ("a", 0): (1, 0, "r1"), ("b", 0): (1, 1, "r1"), ("x", 0): (0, 0, "r2")}
+    return p, sol
+
+
+def test_kempe_chain_exchanges_a_double_with_two_singles():
+    # Before, only a double could take a double's place, so in a class with every period taken a
+    # double lesson never moved. Moving the double to day 1 takes both singles to day 0 at the same
+    # offsets; A's teacher then drags X (class R) from day 0 to day 1, at its offset too.
+    from timetable.engine.local import kempe_apply, kempe_chain
+
+    p, sol = _double_and_two_singles()
+    cp = Compiled(p)
+    state = state_from_solution(cp, sol)
+    d, a, b, x = (cp.lesson_index[(k, 0)] for k in "dabx")
+    chain = kempe_chain(state, d, 2, [0] * cp.N, 1)
+    assert sorted(chain) == sorted([d, a, b, x])
+    assert kempe_apply(state, chain, 2) is not None
+    assert (state.start[d], state.start[a], state.start[b], state.start[x]) == (2, 0, 1, 2)
+    _assert_legal_and_consistent(p, state)
+    # a lesson only partly inside a window still blocks the exchange
+    p2 = Problem(
+        days=2,
+        periods=3,
+        rooms=[Room("r1", 50)],
+        courses=[
+            Course("d", teacher="td", lessons=1, length=2, groups=("Q",)),
+            Course("e", teacher="te", lessons=1, length=2, groups=("Q",)),
+        ],
+    )
+    cp2 = Compiled(p2)
+    st2 = state_from_solution(cp2, {("d", 0): (0, 0, "r1"), ("e", 0): (1, 1, "r1")})
+    assert kempe_chain(st2, cp2.lesson_index[("d", 0)], 3, [0] * cp2.N, 1) is None
 
 
 def test_course_room_move_restores_stability():

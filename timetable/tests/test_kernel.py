@@ -365,3 +365,25 @@ def test_patience_stops_a_search_that_no_longer_improves(engine):
     anneal(st, random.Random(0), deadline=t + 20, engine=engine, target=HARD_W - 1, patience=0.3)
     assert time.monotonic() - t < 5
     assert st.cost >= HARD_W
+
+
+def test_kernel_kempe_chain_exchanges_a_double_with_two_singles():
+    """The kernel's chain is the Python one: a double swaps windows with two singles."""
+    from timetable.engine.core import state_from_solution
+    from timetable.tests.test_engine import _double_and_two_singles
+
+    p, sol = _double_and_two_singles()
+    cp = Compiled(p)
+    ref = state_from_solution(cp, sol)
+    I, F = K.kernel_problem(cp)  # noqa: E741
+    S, SF = K.kernel_state(ref)
+    Wk = np.zeros((K.NWORK, cp.N + 1), dtype=np.int64)
+    d, a, b, x = (cp.lesson_index[(k, 0)] for k in "dabx")
+    n = K.k_kempe_chain(I, S, d, 2, Wk, 1, cp.N)
+    assert sorted(Wk[K.W_CHAIN, :n].tolist()) == sorted([d, a, b, x])
+    assert K.k_kempe_apply(I, F, S, SF, n, 2, Wk, K.W_OX)
+    starts, rooms = K.state_arrays(I, S)
+    assert [starts[j] for j in (d, a, b, x)] == [2, 0, 1, 2]
+    ref.load(list(starts), list(rooms))
+    assert SF[K.SF_COST] == pytest.approx(ref.cost)
+    assert evaluate(p, ref.solution()).hard == []
