@@ -714,3 +714,24 @@ def test_hard_max_days_guidance_only_when_violated():
     assert state.cost == evaluate(p, state.solution()).cost
     res = solve(p, "auto", time_limit=5, seed=1)
     assert res.feasible
+
+
+def test_greedy_ejects_rather_than_break_a_hard_spread():
+    # Teacher T has four periods and four lessons; A's two lessons must be on different days. With
+    # B on day 1, A's second lesson's only free period is next to its first: the greedy displaces a
+    # lesson (as FET does) instead of breaking the spread, and places the displaced one again.
+    courses = [
+        Course("a", teacher="T", lessons=2, groups=("Q",)),
+        Course("b", teacher="T", lessons=2, groups=("R",)),
+    ]
+    a0, a1 = ("a", 0), ("a", 1)
+    p = Problem(days=2, periods=2, courses=courses, spreads=[Spread((a0, a1), min_days=1, hard=True)])
+    for c in p.courses:
+        c.needs_room = False
+    cp = Compiled(p)
+    for seed in range(5):
+        st0 = state_from_solution(cp, {a0: (0, 0, None), ("b", 0): (1, 0, None), ("b", 1): (1, 1, None)})
+        st1 = greedy(cp, seed=seed, state=st0)
+        ev = evaluate(p, st1.solution())
+        assert ev.hard == [] and st1.unplaced == 0
+        assert st1.start[cp.lesson_index[a0]] // 2 != st1.start[cp.lesson_index[a1]] // 2
