@@ -165,6 +165,7 @@ class Compiled:
         self.sp_md: list[int] = []
         self.sp_w: list[float] = []
         self.sp_cons: list[bool] = []
+        self.sp_strength: list[float] = []  # how often the greedy keeps it (1: hard; FET: weight %)
         self.l_spreads: list[list[int]] = [[] for _ in range(self.N)]
         for sp in problem.spreads:
             ls = sorted({self.lesson_index[k] for k in sp.lessons if k in self.lesson_index})
@@ -175,6 +176,7 @@ class Compiled:
             self.sp_md.append(sp.min_days)
             self.sp_w.append(HARD_W if sp.hard else _num(W.min_days * sp.weight))
             self.sp_cons.append(sp.consecutive)
+            self.sp_strength.append(1.0 if sp.hard else min(1.0, max(0.0, sp.weight)))
             for i in ls:
                 self.l_spreads[i].append(s)
         self.S = len(self.sp_lessons)

@@ -43,7 +43,7 @@ def anneal_with_restarts(st: State, rng, deadline: float, should_stop=None, targ
         return info
     best, best_cost = st.snapshot(), st.cost  # the progress wrapper reads best_cost as it changes
     while best_cost > target and not stopped() and deadline - time.monotonic() > MIN_PATIENCE:
-        fresh = greedy(st.cp, seed=rng.getrandbits(31), deadline=deadline, should_stop=should_stop)
+        fresh = greedy(st.cp, seed=rng.getrandbits(31), deadline=deadline, should_stop=should_stop, keep_soft=True)
         if fresh.cost >= HARD_W:
             repair(fresh, rng, deadline, should_stop=should_stop)
         if fresh.cost >= HARD_W:

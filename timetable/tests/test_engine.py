@@ -735,3 +735,23 @@ def test_greedy_ejects_rather_than_break_a_hard_spread():
         ev = evaluate(p, st1.solution())
         assert ev.hard == [] and st1.unplaced == 0
         assert st1.start[cp.lesson_index[a0]] // 2 != st1.start[cp.lesson_index[a1]] // 2
+
+
+def test_greedy_keeps_soft_spreads_only_when_asked():
+    # The same school with a soft spread (weight 1: FET's 100 % as a probability of keeping it):
+    # the feasibility greedy places A's lesson next to its first one (cheapest, no clash), the
+    # greedy of the final search's fresh starts (keep_soft) displaces a lesson instead.
+    courses = [
+        Course("a", teacher="T", lessons=2, groups=("Q",), needs_room=False),
+        Course("b", teacher="T", lessons=2, groups=("R",), needs_room=False),
+    ]
+    a0, a1 = ("a", 0), ("a", 1)
+    p = Problem(days=2, periods=2, courses=courses, spreads=[Spread((a0, a1), min_days=1, weight=1.0)])
+    cp = Compiled(p)
+    start = {a0: (0, 0, None), ("b", 0): (1, 0, None), ("b", 1): (1, 1, None)}
+    plain = greedy(cp, seed=0, state=state_from_solution(cp, start))
+    assert evaluate(p, plain.solution()).breakdown.get("min_days", 0) > 0
+    for seed in range(5):
+        kept = greedy(cp, seed=seed, state=state_from_solution(cp, start), keep_soft=True)
+        ev = evaluate(p, kept.solution())
+        assert ev.hard == [] and kept.unplaced == 0 and "min_days" not in ev.breakdown
