@@ -755,3 +755,34 @@ def test_greedy_keeps_soft_spreads_only_when_asked():
         kept = greedy(cp, seed=seed, state=state_from_solution(cp, start), keep_soft=True)
         ev = evaluate(p, kept.solution())
         assert ev.hard == [] and kept.unplaced == 0 and "min_days" not in ev.breakdown
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_problems(), st.integers(0, 100))
+def test_property_greedy_ejection_takes_the_fewest_blockers(problem, seed):
+    # the greedy's ejection (entity blockers once per start, then each room's occupants) against a
+    # scan of every start and room with State.blockers
+    from collections import Counter
+
+    from timetable.engine.greedy import _ejection
+
+    cp = Compiled(problem)
+    state = greedy(cp, seed=seed)
+    rng = random.Random(seed)
+    placed = [i for i in cp.movable if state.start[i] >= 0]
+    for i in placed[:5]:
+        state.remove(i)
+        got = _ejection(state, i, [], Counter(), rng)
+        scan = []
+        for t in cp.l_starts[i]:
+            for r in cp.c_rooms[cp.lc[i]]:
+                bl = state.blockers(i, t, r)
+                if bl:
+                    scan.append((len(bl), t, r, bl))
+        if not scan:
+            assert got is None
+        else:
+            fewest = min(n for n, *_ in scan)
+            assert got is not None and len(got[3]) == fewest
+            assert any((t, r, bl) == (got[1], got[2], got[3]) for _, t, r, bl in scan)
+        greedy(cp, seed=seed, state=state)  # put it back
