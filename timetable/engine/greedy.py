@@ -96,7 +96,7 @@ def spread_blockers(st: State, i: int, t: int, kept: list[int]) -> list[int]:
     return out
 
 
-def _ejection(st: State, i: int, kept: list[int], ejected_count: Counter, rng):
+def _ejection(st: State, i: int, kept: list[int], ejected: list[int], rng):
     """The legal (score, start, room, blockers) for lesson i whose blockers (clashing lessons, and
     too-close mates of the ``kept`` spreads) are fewest and least often ejected; None if none.
     Entity blockers are found once per start, then each room adds its own occupants (Nehale, 25
@@ -106,46 +106,68 @@ def _ejection(st: State, i: int, kept: list[int], ejected_count: Counter, rng):
     L = cp.ldur[i]
     c = cp.lc[i]
     rooms = cp.c_rooms[c]
-    eocc, rocc, locked = st.eocc, st.rocc, cp.locked
+    eocc, rocc, locked, start, tday = st.eocc, st.rocc, cp.locked, st.start, cp.tday
+    # the kept spreads' placed mates too close to each day, once
+    near: list[list[int]] = [[] for _ in range(cp.D)] if kept else []
+    for s in kept:
+        md = cp.sp_md[s]
+        for j in cp.sp_lessons[s]:
+            if j != i and start[j] >= 0:
+                dj = tday[start[j]]
+                for d in range(max(0, dj - md + 1), min(cp.D, dj + md)):
+                    near[d].append(j)
+    ent_cells = [range(e * T, e * T + T) for e in cp.c_ents[c]]
     best = None
     for t in cp.l_starts[i]:
-        ent: set[int] = set()
+        ent: list[int] = []
+        base = 0
         ok = True
-        for e in cp.c_ents[c]:
-            for u in range(e * T + t, e * T + t + L):
+        for cells in ent_cells:
+            for u in range(cells.start + t, cells.start + t + L):
                 o = eocc[u]
-                if o == BLOCKED or (o >= 0 and o in locked):
+                if o in (FREE, i):
+                    continue
+                if o == BLOCKED or o in locked:
                     ok = False
                     break
-                if o >= 0 and o != i:
-                    ent.add(o)
+                if o not in ent:
+                    ent.append(o)
+                    base += 1 + ejected[o]
             if not ok:
                 break
         if not ok:
             continue
-        if kept:
-            ent.update(spread_blockers(st, i, t, kept))
-            if any(b in locked for b in ent):
+        if near:
+            for j in near[tday[t]]:
+                if j not in ent:
+                    if j in locked:
+                        ok = False
+                        break
+                    ent.append(j)
+                    base += 1 + ejected[j]
+            if not ok:
                 continue
-        base = sum(1 + ejected_count[b] for b in ent)
         for r in rooms:
-            extra = ()
+            extra: list[int] = []
+            score = base
             if r >= 0:
-                extra = set()
                 for u in range(r * T + t, r * T + t + L):
                     o = rocc[u]
-                    if o == BLOCKED or (o >= 0 and o in locked):
-                        extra = None
+                    if o in (FREE, i):
+                        continue
+                    if o == BLOCKED or o in locked:
+                        score = -1
                         break
-                    if o >= 0 and o != i and o not in ent:
-                        extra.add(o)
-                if extra is None:
+                    if o not in ent and o not in extra:
+                        extra.append(o)
+                        score += 1 + ejected[o]
+                if score < 0:
                     continue
             if not ent and not extra:
                 continue
-            score = base + sum(1 + ejected_count[b] for b in extra) + rng.random()
+            score += rng.random()
             if best is None or score < best[0]:
-                best = (score, t, r, ent | set(extra) if extra else set(ent))
+                best = (score, t, r, set(ent).union(extra))
     return best
 
 
@@ -195,7 +217,7 @@ def _place(st: State, order, rng, deadline, should_stop, budget: int, spread_bud
     ``strength[s]``; returns the lessons left unplaced."""
     cp = st.cp
     queue = list(reversed(order))  # pop() from the end = most constrained first
-    ejected_count = Counter()
+    ejected_count = [0] * cp.N
     failed: list[int] = []
     while queue:
         if (deadline is not None and time.monotonic() > deadline) or (should_stop and should_stop()):

@@ -762,8 +762,6 @@ def test_greedy_keeps_soft_spreads_only_when_asked():
 def test_property_greedy_ejection_takes_the_fewest_blockers(problem, seed):
     # the greedy's ejection (entity blockers once per start, then each room's occupants) against a
     # scan of every start and room with State.blockers
-    from collections import Counter
-
     from timetable.engine.greedy import _ejection
 
     cp = Compiled(problem)
@@ -772,7 +770,7 @@ def test_property_greedy_ejection_takes_the_fewest_blockers(problem, seed):
     placed = [i for i in cp.movable if state.start[i] >= 0]
     for i in placed[:5]:
         state.remove(i)
-        got = _ejection(state, i, [], Counter(), rng)
+        got = _ejection(state, i, [], [0] * cp.N, rng)
         scan = []
         for t in cp.l_starts[i]:
             for r in cp.c_rooms[cp.lc[i]]:
