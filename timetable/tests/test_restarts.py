@@ -54,3 +54,20 @@ def test_no_restarts_on_an_iteration_budget():
     info = anneal_with_restarts(st, random.Random(0), time.monotonic() + 30, max_iterations=5_000)
     assert "restarts" not in info
     assert st.cost == 15
+
+
+def test_fresh_starts_keep_soft_spreads(monkeypatch):
+    # a fresh start is built as FET builds: soft spreads kept with their weight as the probability
+    import timetable.engine.restarts as restarts
+
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("keep_soft"))
+        return greedy(*args, **kwargs)
+
+    monkeypatch.setattr(restarts, "greedy", spy)
+    cp = Compiled(_unavoidable())
+    st = greedy(cp, seed=0)
+    info = anneal_with_restarts(st, random.Random(0), time.monotonic() + 2.5)
+    assert info["restarts"] >= 1 and seen and all(seen)
