@@ -240,14 +240,13 @@ def _place(st: State, order, rng, deadline, should_stop, budget: int, spread_bud
             continue
         # ejection: the legal place whose blockers are fewest and least often ejected
         best = _ejection(st, i, kept, ejected_count, rng)
-        cands = [best] if best is not None else []
-        if not cands:
+        if best is None:
             if pl is not None:
                 st.add(i, pl[0], pl[1])
             else:
                 failed.append(i)
             continue
-        _, t, r, bl = cands[0]
+        _, t, r, bl = best
         for b in bl:
             st.remove(b)
             ejected_count[b] += 1
