@@ -3,8 +3,9 @@ ejection repair, and the diagnosis of lessons that cannot be placed.
 
 Spreads are kept as FET's construction keeps them: per placement, a hard spread always and a soft
 one with its weight as the probability; a lesson whose cheapest place breaks a kept spread takes a
-place whose clashing lessons and too-close spread mates it displaces. This first pass runs on a
-short ejection budget; what it leaves is placed by a second pass that breaks spreads if need be.
+place whose clashing lessons and too-close spread mates it displaces. Keeping soft spreads, this
+first pass runs on a short ejection budget, and a second pass places what it leaves, breaking
+spreads if need be.
 Measured on FET schools: the tight Namibian ones are left with 0-9 hard violations instead of
 40-200; on Shipena (every class period taken, soft spreads at 99.5 %) the annealing ends at 2-4
 instead of 6-11, as the timetable's structure (option blocks, double lessons) follows the spreads.
@@ -82,33 +83,11 @@ def best_place(st: State, i: int, rng: random.Random, a: int = -1) -> tuple[int,
     return best
 
 
-def spread_blockers(st: State, i: int, t: int, kept: list[int]) -> list[int]:
-    """Placed lessons of the spreads ``kept`` (of lesson i) on days too close to t."""
+def too_close(st: State, i: int, kept: list[int]) -> list[list[int]]:
+    """Per day, the placed lessons of the spreads ``kept`` (of lesson i) too close to it."""
     cp = st.cp
-    d = cp.tday[t]
-    out = []
-    for s in kept:
-        md = cp.sp_md[s]
-        for j in cp.sp_lessons[s]:
-            tj = st.start[j]
-            if j != i and tj >= 0 and abs(cp.tday[tj] - d) < md:
-                out.append(j)
-    return out
-
-
-def _ejection(st: State, i: int, kept: list[int], ejected: list[int], rng):
-    """The legal (score, start, room, blockers) for lesson i whose blockers (clashing lessons, and
-    too-close mates of the ``kept`` spreads) are fewest and least often ejected; None if none.
-    Entity blockers are found once per start, then each room adds its own occupants (Nehale, 25
-    rooms: a full blocker scan per start and room made the greedy 5-20 times slower)."""
-    cp = st.cp
-    T = cp.T
-    L = cp.ldur[i]
-    c = cp.lc[i]
-    rooms = cp.c_rooms[c]
-    eocc, rocc, locked, start, tday = st.eocc, st.rocc, cp.locked, st.start, cp.tday
-    # the kept spreads' placed mates too close to each day, once
-    near: list[list[int]] = [[] for _ in range(cp.D)] if kept else []
+    start, tday = st.start, cp.tday
+    near: list[list[int]] = [[] for _ in range(cp.D)]
     for s in kept:
         md = cp.sp_md[s]
         for j in cp.sp_lessons[s]:
@@ -116,6 +95,21 @@ def _ejection(st: State, i: int, kept: list[int], ejected: list[int], rng):
                 dj = tday[start[j]]
                 for d in range(max(0, dj - md + 1), min(cp.D, dj + md)):
                     near[d].append(j)
+    return near
+
+
+def _ejection(st: State, i: int, near: list[list[int]], ejected: list[int], rng):
+    """The legal (score, start, room, blockers) for lesson i whose blockers (clashing lessons, and
+    the spread mates ``near`` each day, see :func:`too_close`) are fewest and least often ejected;
+    None if none.
+    Entity blockers are found once per start, then each room adds its own occupants (Nehale, 25
+    rooms: a full blocker scan per start and room made the greedy 5-20 times slower)."""
+    cp = st.cp
+    T = cp.T
+    L = cp.ldur[i]
+    c = cp.lc[i]
+    rooms = cp.c_rooms[c]
+    eocc, rocc, locked, tday = st.eocc, st.rocc, cp.locked, cp.tday
     ent_cells = [range(e * T, e * T + T) for e in cp.c_ents[c]]
     best = None
     for t in cp.l_starts[i]:
@@ -232,14 +226,15 @@ def _place(st: State, order, rng, deadline, should_stop, budget: int, spread_bud
             if spread_budget > 0
             else []
         )
-        if pl is not None and (not kept or not spread_blockers(st, i, pl[0], kept)):
+        near = too_close(st, i, kept) if kept else []
+        if pl is not None and (not near or not near[cp.tday[pl[0]]]):
             st.add(i, pl[0], pl[1])
             continue
         if pl is None and budget <= 0:
             failed.append(i)
             continue
         # ejection: the legal place whose blockers are fewest and least often ejected
-        best = _ejection(st, i, kept, ejected_count, rng)
+        best = _ejection(st, i, near, ejected_count, rng)
         if best is None:
             if pl is not None:
                 st.add(i, pl[0], pl[1])

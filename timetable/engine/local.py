@@ -436,8 +436,8 @@ def kempe_chain(st: State, i: int, t2: int, mark: list[int], stamp: int, limit: 
         x = chain[k]
         k += 1
         a = start[x]
-        b = a + shift if t1 <= a < t1 + L else a - shift
-        w = t2 if t1 <= a < t1 + L else t1  # the window x goes to
+        # its new start, in the window it goes to (w)
+        b, w = (a + shift, t2) if t1 <= a < t1 + L else (a - shift, t1)
         if not l_startok[x][b]:
             return None
         lx = ldur[x]
