@@ -17,6 +17,8 @@ import random
 import time
 from collections import Counter
 
+import numpy as np
+
 from .core import BLOCKED, FREE, HARD_W, Compiled, State
 
 SPREAD_EJECTIONS = 5  # per lesson, ejections to keep spreads unbroken (first pass)
@@ -173,11 +175,14 @@ def greedy(
     repair_budget: int | None = None,
     state: State | None = None,
     keep_soft: bool = False,
+    compiled: bool | None = None,
 ) -> State:
     """Build a timetable; lessons that cannot be placed stay unplaced (``start == -1``).
 
     Hard spreads are kept in a first pass; with ``keep_soft`` soft ones too, each with its weight
-    as the probability (slower, for a better start: the final search's fresh starts)."""
+    as the probability (slower, for a better start: the final search's fresh starts).
+    ``compiled``: run on the Numba kernels of :mod:`timetable.engine.kgreedy` (the default whenever
+    :func:`timetable.engine.kernel.supported`) or on this module's reference loop (False)."""
     rng = random.Random(seed)
     st = state or State(cp)
     if state is None:
@@ -188,21 +193,49 @@ def greedy(
     order = [i for i in lesson_order(cp, rng) if st.start[i] < 0]
     budget = repair_budget if repair_budget is not None else 20 * cp.N + 100
     strength = [x if keep_soft else float(w >= HARD_W) for x, w in zip(cp.sp_strength, cp.sp_w, strict=True)]
+    if compiled is None:
+        from .kernel import supported
+
+        compiled = supported(cp)
+    if compiled and order:
+        from . import kgreedy
+        from .kernel import kernel_problem, kernel_state, state_arrays
+
+        I, F = kernel_problem(cp)  # noqa: E741
+        S, SF = kernel_state(st)
+        rs = np.array([rng.getrandbits(63) | 1], dtype=np.uint64)
+
+        def run(order, budget, spread_budget):
+            return kgreedy.place(cp, I, F, S, SF, order, rs, deadline, should_stop, budget, spread_budget, strength)
+    else:
+
+        def run(order, budget, spread_budget):
+            return _place(st, order, rng, deadline, should_stop, budget, spread_budget, strength)
+
+    _passes(cp, order, run, budget, strength, keep_soft)
+    if compiled and order:
+        start, room = state_arrays(I, S)
+        st.load(start.tolist(), room.tolist())
+    return st
+
+
+def _passes(cp: Compiled, order: list[int], run, budget: int, strength, keep_soft: bool) -> None:
+    """The greedy's passes over ``order``; ``run(order, budget, spread_budget)`` places lessons and
+    returns those it leaves unplaced."""
     if not any(strength):
-        _place(st, order, rng, deadline, should_stop, budget, 0, strength)
-        return st
+        run(order, budget, 0)
+        return
     # Keeping soft spreads, ejections cascade through a full school: on Shipena the first pass took
     # 5.5 s with the full budget, 0.8 s with N + 100 ejections, for the same end cost.
     first = min(budget, cp.N + 100) if keep_soft else budget
-    failed = _place(st, order, rng, deadline, should_stop, first, SPREAD_EJECTIONS * cp.N, strength)
+    failed = run(order, first, SPREAD_EJECTIONS * cp.N)
     if failed and keep_soft:
         # the short budget is spent: place the rest, breaking spreads if need be (with hard spreads
         # only, the first pass had the full budget; what it leaves unplaced, the repair places)
         rank = {i: k for k, i in enumerate(order)}
         # (lessons of a given state ejected on the way are not in the order: placed last)
         rest = sorted(set(failed), key=lambda i: rank.get(i, len(rank)))
-        _place(st, rest, rng, deadline, should_stop, budget, 0, strength)
-    return st
+        run(rest, budget, 0)
 
 
 def _place(st: State, order, rng, deadline, should_stop, budget: int, spread_budget: int, strength) -> list[int]:

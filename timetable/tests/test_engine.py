@@ -716,7 +716,8 @@ def test_hard_max_days_guidance_only_when_violated():
     assert res.feasible
 
 
-def test_greedy_ejects_rather_than_break_a_hard_spread():
+@pytest.mark.parametrize("compiled", [True, False])
+def test_greedy_ejects_rather_than_break_a_hard_spread(compiled):
     # Teacher T has four periods and four lessons; A's two lessons must be on different days. With
     # B on day 1, A's second lesson's only free period is next to its first: the greedy displaces a
     # lesson (as FET does) instead of breaking the spread, and places the displaced one again.
@@ -731,13 +732,14 @@ def test_greedy_ejects_rather_than_break_a_hard_spread():
     cp = Compiled(p)
     for seed in range(5):
         st0 = state_from_solution(cp, {a0: (0, 0, None), ("b", 0): (1, 0, None), ("b", 1): (1, 1, None)})
-        st1 = greedy(cp, seed=seed, state=st0)
+        st1 = greedy(cp, seed=seed, state=st0, compiled=compiled)
         ev = evaluate(p, st1.solution())
         assert ev.hard == [] and st1.unplaced == 0
         assert st1.start[cp.lesson_index[a0]] // 2 != st1.start[cp.lesson_index[a1]] // 2
 
 
-def test_greedy_keeps_soft_spreads_only_when_asked():
+@pytest.mark.parametrize("compiled", [True, False])
+def test_greedy_keeps_soft_spreads_only_when_asked(compiled):
     # The same school with a soft spread (weight 1: FET's 100 % as a probability of keeping it):
     # the feasibility greedy places A's lesson next to its first one (cheapest, no clash), the
     # greedy of the final search's fresh starts (keep_soft) displaces a lesson instead.
@@ -749,10 +751,10 @@ def test_greedy_keeps_soft_spreads_only_when_asked():
     p = Problem(days=2, periods=2, courses=courses, spreads=[Spread((a0, a1), min_days=1, weight=1.0)])
     cp = Compiled(p)
     start = {a0: (0, 0, None), ("b", 0): (1, 0, None), ("b", 1): (1, 1, None)}
-    plain = greedy(cp, seed=0, state=state_from_solution(cp, start))
+    plain = greedy(cp, seed=0, state=state_from_solution(cp, start), compiled=compiled)
     assert evaluate(p, plain.solution()).breakdown.get("min_days", 0) > 0
     for seed in range(5):
-        kept = greedy(cp, seed=seed, state=state_from_solution(cp, start), keep_soft=True)
+        kept = greedy(cp, seed=seed, state=state_from_solution(cp, start), keep_soft=True, compiled=compiled)
         ev = evaluate(p, kept.solution())
         assert ev.hard == [] and kept.unplaced == 0 and "min_days" not in ev.breakdown
 

@@ -1,0 +1,63 @@
+"""``auto``'s other greedy starts: tried when the first start and a quick repair leave hard
+violations, before the longer repair and CP-SAT."""
+
+import random
+
+from timetable.engine import Course, Problem, Room, solve
+from timetable.engine import solver as solver_mod
+from timetable.engine.core import HARD_W, Compiled
+from timetable.engine.greedy import greedy
+
+
+def _school():
+    courses = [Course(f"c{k}", teacher=f"t{k % 4}", lessons=3, groups=(f"g{k % 3}",)) for k in range(8)]
+    return Problem(days=3, periods=4, rooms=[Room("r1", 30), Room("r2", 30)], courses=courses)
+
+
+def _overloaded():
+    return Problem(days=2, periods=2, rooms=[Room("r", 10)], courses=[Course("A", "t", lessons=5)])
+
+
+def test_valid_greedy_returns_a_valid_start():
+    cp = Compiled(_school())
+    clock = solver_mod._Clock(10, None, None)
+    st = solver_mod.valid_greedy(cp, random.Random(0), clock)
+    assert st is not None and st.cost < HARD_W and st.unplaced == 0
+
+
+def test_valid_greedy_gives_up_after_its_tries(monkeypatch):
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs["seed"])
+        return greedy(*args, **kwargs)
+
+    monkeypatch.setattr(solver_mod, "greedy", counted)
+    cp = Compiled(_overloaded())
+    assert solver_mod.valid_greedy(cp, random.Random(0), solver_mod._Clock(60, None, None)) is None
+    assert len(calls) == solver_mod.GREEDY_TRIES
+    assert len(set(calls)) == len(calls)  # other seeds each time
+    # within its share of the time limit: a 1 ms limit allows one try
+    calls.clear()
+    assert solver_mod.valid_greedy(cp, random.Random(0), solver_mod._Clock(0.001, None, None)) is None
+    assert len(calls) == 1
+
+
+def test_auto_takes_another_valid_start(monkeypatch):
+    # the first greedy start (run out of time: nothing placed) and the quick repair (here a no-op)
+    # leave every lesson unplaced; another greedy start is valid and is returned, without CP-SAT
+    first = []
+
+    def flaky(cp, **kwargs):
+        if not first:
+            first.append(1)
+            kwargs["deadline"] = 0.0
+        return greedy(cp, **kwargs)
+
+    monkeypatch.setattr(solver_mod, "greedy", flaky)
+    monkeypatch.setattr(solver_mod, "repair", lambda st, rng, **kw: {})
+    res = solve(_school(), "auto", time_limit=20, seed=1, stop_when_feasible=True)
+    phases = [p["phase"] for p in res.stats["phases"]]
+    assert res.feasible
+    assert phases[:3] == ["greedy", "repair", "greedy-tries"] and "cpsat" not in phases
+    assert res.stats["phases"][0]["unplaced"] == 24
