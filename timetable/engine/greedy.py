@@ -9,6 +9,9 @@ spreads if need be.
 Measured on FET schools: the tight Namibian ones are left with 0-9 hard violations instead of
 40-200; on Shipena (every class period taken, soft spreads at 99.5 %) the annealing ends at 2-4
 instead of 6-11, as the timetable's structure (option blocks, double lessons) follows the spreads.
+
+This module is the reference; :mod:`timetable.engine.kgreedy` runs the same placement loop on the
+Numba kernels (the default whenever the compiled search supports the problem).
 """
 
 from __future__ import annotations

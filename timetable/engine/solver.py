@@ -75,8 +75,9 @@ def solve(
     ``greedy``: constructor only (fast). ``cpsat``: CP-SAT times model then a room assignment model,
     warm-started from the greedy. ``local``: greedy (or ``initial``) then simulated annealing.
     ``auto``: greedy → a short repair by annealing on the hard-violation scale (Kempe chains,
-    conflict-directed) → CP-SAT if still infeasible (all lessons placed as a constraint first) →
-    repair of what CP-SAT does not model → simulated annealing until the time limit.
+    conflict-directed) → other greedy starts until one is valid (:func:`valid_greedy`) → a longer
+    repair → CP-SAT if still infeasible (all lessons placed as a constraint first) → repair of what
+    CP-SAT does not model → simulated annealing until the time limit.
 
     ``progress(placed, best_cost, elapsed)`` is called periodically (``best_cost`` is ``None`` while
     lessons are unplaced); ``should_stop()`` returning true cancels and returns the best so far.
