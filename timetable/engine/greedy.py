@@ -179,13 +179,16 @@ def greedy(
     state: State | None = None,
     keep_soft: bool = False,
     compiled: bool | None = None,
+    swap_calls: int = 0,
 ) -> State:
     """Build a timetable; lessons that cannot be placed stay unplaced (``start == -1``).
 
     Hard spreads are kept in a first pass; with ``keep_soft`` soft ones too, each with its weight
     as the probability (slower, for a better start: the final search's fresh starts).
     ``compiled``: run on the Numba kernels of :mod:`timetable.engine.kgreedy` (the default whenever
-    :func:`timetable.engine.kernel.supported`) or on this module's reference loop (False)."""
+    :func:`timetable.engine.kernel.supported`) or on this module's reference loop (False).
+    ``swap_calls`` (compiled only): before each ejection, fet-cl's recursive swapping with at most
+    that many lessons tried (:func:`timetable.engine.kgreedy.k_swap`); slower, and stronger."""
     rng = random.Random(seed)
     st = state or State(cp)
     if state is None:
@@ -209,7 +212,9 @@ def greedy(
         rs = np.array([rng.getrandbits(63) | 1], dtype=np.uint64)
 
         def run(order, budget, spread_budget):
-            return kgreedy.place(cp, I, F, S, SF, order, rs, deadline, should_stop, budget, spread_budget, strength)
+            return kgreedy.place(
+                cp, I, F, S, SF, order, rs, deadline, should_stop, budget, spread_budget, strength, swap_calls
+            )
     else:
 
         def run(order, budget, spread_budget):

@@ -36,6 +36,7 @@ from .kernel import (
     H_LSPTR,
     H_S_EOCC,
     H_S_ROCC,
+    H_S_ROOM,
     H_S_START,
     H_SPIDX,
     H_SPMD,
@@ -196,12 +197,236 @@ def k_ejection(I, S, i, G, nnear, ejected, rs):  # noqa: E741
     return best_t, best_r, best_n
 
 
+# ---- recursive swapping, as fet-cl: tried before an ejection --------------------------------------
+MAX_LEVEL = 14  # as fet-cl
+# ctx: calls of this placement, journal length, tabu-log length, tabu stamp, call limit
+X_CALLS, X_JN, X_TN, X_STAMP, X_MAX = range(5)
+# per-level frame: lesson, candidates, next candidate, conflicts, next conflict, journal and tabu marks
+F_I, F_NC, F_K, F_N, F_M, F_MARK, F_TMARK, F_NNEAR = range(8)
+
+
 @njit(cache=True)
-def k_place(I, F, S, SF, queue, failed, cnt, ejected, strength, kept, G, rs, max_steps):  # noqa: E741
+def _occupants(I, S, u0, L, i, tabu, stamp, out, n):  # noqa: E741
+    """Add the lessons other than i in ``S[u0:u0 + L]`` to ``out[:n]`` (each once); the new count, or
+    -1 when a cell is blocked for good or its lesson may not move (locked, or moved already)."""
+    locked = I[H_LOCKED]
+    for u in range(u0, u0 + L):
+        o = S[u]
+        if o == -1 or o == i:
+            continue
+        if o == -2 or I[locked + o] or tabu[o] == stamp:
+            return -1
+        if not _in(out, n, o):
+            out[n] = o
+            n += 1
+    return n
+
+
+@njit(cache=True)
+def _in(row, n, o):
+    for k in range(n):  # noqa: SIM110 - Numba compiles no generator expression
+        if row[k] == o:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _conflicts(I, S, i, t, r, NJ, NLO, NHI, nnear, tabu, stamp, out):  # noqa: E741
+    """The lessons lesson i displaces at (t, r) — its clashes and the spread mates too close to t's
+    day (``NJ/NLO/NHI[:nnear]``) — into ``out``; their count, or -1 when one may not move."""
+    T = I[H_T]
+    L = I[I[H_LDUR] + i]
+    c = I[I[H_LC] + i]
+    n = 0
+    if r >= 0:
+        n = _occupants(I, S, I[H_S_ROCC] + r * T + t, L, i, tabu, stamp, out, n)
+        if n < 0:
+            return -1
+    for qe in range(I[I[H_CEPTR] + c], I[I[H_CEPTR] + c + 1]):
+        n = _occupants(I, S, I[H_S_EOCC] + I[I[H_CEIDX] + qe] * T + t, L, i, tabu, stamp, out, n)
+        if n < 0:
+            return -1
+    d = I[I[H_TDAY] + t]
+    for k in range(nnear):
+        if NLO[k] <= d < NHI[k]:
+            j = NJ[k]
+            if not _in(out, n, j):
+                if I[I[H_LOCKED] + j] or tabu[j] == stamp:
+                    return -1
+                out[n] = j
+                n += 1
+    return n
+
+
+@njit(cache=True)
+def _journal(J, ctx, x, t, r, added):
+    k = ctx[X_JN]
+    J[0, k] = x
+    J[1, k] = t
+    J[2, k] = r
+    J[3, k] = added
+    ctx[X_JN] = k + 1
+
+
+@njit(cache=True)
+def _undo(I, F, S, SF, J, TL, tabu, ctx, mark, tmark):  # noqa: E741
+    while ctx[X_JN] > mark:
+        k = ctx[X_JN] - 1
+        if J[3, k]:
+            k_remove(I, F, S, SF, J[0, k])
+        else:
+            k_add(I, F, S, SF, J[0, k], J[1, k], J[2, k])
+        ctx[X_JN] = k
+    while ctx[X_TN] > tmark:
+        ctx[X_TN] -= 1
+        tabu[TL[ctx[X_TN]]] = 0
+
+
+@njit(cache=True)
+def _enter(I, F, S, SF, i, lv, strength, spreads, tabu, ctx, J, FR, CT, CR, CS, NJ, NLO, NHI, rs):  # noqa: E741
+    """A frame for lesson i at level ``lv``: its spread mates to keep away from and its candidate
+    places; places i and returns 1 when one is free, 0 when there are places with lessons to
+    displace (``FR[lv, F_NC]`` of them, fewest first), -1 when none."""
+    ctx[X_CALLS] += 1
+    stamp = ctx[X_STAMP]
+    tabu[i] = stamp
+    D = I[H_D]
+    st0 = I[H_S_START]
+    c = I[I[H_LC] + i]
+    FR[lv, F_I] = i
+    nnear = 0
+    if spreads:
+        for q in range(I[I[H_LSPPTR] + i], I[I[H_LSPPTR] + i + 1]):
+            s = I[I[H_LSPIDX] + q]
+            w = strength[s]
+            if w >= 1.0 or (w > 0.0 and rnd(rs) < w):
+                md = I[I[H_SPMD] + s]
+                for q2 in range(I[I[H_SPPTR] + s], I[I[H_SPPTR] + s + 1]):
+                    j = I[I[H_SPIDX] + q2]
+                    if j != i and S[st0 + j] >= 0:
+                        dj = I[I[H_TDAY] + S[st0 + j]]
+                        NJ[lv, nnear] = j
+                        NLO[lv, nnear] = max(0, dj - md + 1)
+                        NHI[lv, nnear] = min(D, dj + md)
+                        nnear += 1
+    FR[lv, F_NNEAR] = nnear
+    nc = 0
+    free_t = -1
+    free_r = -2
+    free_d = 0.0
+    conf = J[4]  # scratch: the candidates' conflicts are listed again when tried
+    for q in range(I[I[H_LSPTR] + i], I[I[H_LSPTR] + i + 1]):
+        t = I[I[H_LSIDX] + q]
+        for qr in range(I[I[H_CRPTR] + c], I[I[H_CRPTR] + c + 1]):
+            r = I[I[H_CRIDX] + qr]
+            n = _conflicts(I, S, i, t, r, NJ[lv], NLO[lv], NHI[lv], nnear, tabu, stamp, conf)
+            if n < 0:
+                continue
+            if n == 0:
+                d = k_add(I, F, S, SF, i, t, r) + 1e-6 * rnd(rs)
+                k_remove(I, F, S, SF, i)
+                if free_t < 0 or d < free_d:
+                    free_t, free_r, free_d = t, r, d
+            elif free_t < 0:
+                CT[lv, nc] = t
+                CR[lv, nc] = r
+                CS[lv, nc] = n + rnd(rs)
+                nc += 1
+    if free_t >= 0:
+        k_add(I, F, S, SF, i, free_t, free_r)
+        _journal(J, ctx, i, free_t, free_r, 1)
+        return 1
+    if nc == 0 or lv >= MAX_LEVEL:
+        return -1
+    order = np.argsort(CS[lv, :nc])
+    ct = CT[lv, :nc].copy()
+    cr = CR[lv, :nc].copy()
+    for k in range(nc):
+        CT[lv, k] = ct[order[k]]
+        CR[lv, k] = cr[order[k]]
+    FR[lv, F_NC] = nc
+    FR[lv, F_K] = 0
+    return 0
+
+
+@njit(cache=True)
+def k_swap(I, F, S, SF, i0, strength, spreads, tabu, ctx, J, TL, FR, CT, CR, CS, CONF, NJ, NLO, NHI, rs):  # noqa: E741
+    """Place unplaced lesson ``i0`` as fet-cl does: at its cheapest free place that keeps its spreads
+    (with ``spreads``; hard ones always, soft ones with their strength as the probability); else at
+    the place with the fewest lessons to displace, which are placed the same way in turn, up to
+    ``MAX_LEVEL`` deep, each lesson moved at most once along a branch. A branch that fails is
+    undone from the journal and the next place tried; at most ``ctx[X_MAX]`` lessons are tried in
+    all. An explicit stack of frames (``FR``, one row per level), not recursion: Numba's cache
+    does not keep recursive functions. Returns whether ``i0`` is placed; if not, nothing changed."""
+    st0 = I[H_S_START]
+    stamp = ctx[X_STAMP]
+    lv = 0
+    res = _enter(I, F, S, SF, i0, 0, strength, spreads, tabu, ctx, J, FR, CT, CR, CS, NJ, NLO, NHI, rs)
+    mode = 0  # 0: a frame returned ``res``; 1: try the frame's next place; 2: place its next conflict
+    if res == 0:
+        mode = 1
+    while True:
+        if mode == 0:
+            if lv == 0:
+                return res == 1
+            lv -= 1
+            if res == 1:
+                mode = 2
+            else:
+                _undo(I, F, S, SF, J, TL, tabu, ctx, FR[lv, F_MARK], FR[lv, F_TMARK])
+                mode = 1
+        elif mode == 1:
+            i = FR[lv, F_I]
+            placed = False
+            while FR[lv, F_K] < FR[lv, F_NC] and ctx[X_CALLS] <= ctx[X_MAX]:
+                k = FR[lv, F_K]
+                FR[lv, F_K] = k + 1
+                t = CT[lv, k]
+                r = CR[lv, k]
+                # deeper frames have moved (and made tabu) more lessons since the places were listed
+                n = _conflicts(I, S, i, t, r, NJ[lv], NLO[lv], NHI[lv], FR[lv, F_NNEAR], tabu, stamp, CONF[lv])
+                if n <= 0:
+                    continue
+                FR[lv, F_MARK] = ctx[X_JN]
+                FR[lv, F_TMARK] = ctx[X_TN]
+                for m in range(n):
+                    x = CONF[lv, m]
+                    _journal(J, ctx, x, S[st0 + x], S[I[H_S_ROOM] + x], 0)
+                    k_remove(I, F, S, SF, x)
+                k_add(I, F, S, SF, i, t, r)
+                _journal(J, ctx, i, t, r, 1)
+                FR[lv, F_N] = n
+                FR[lv, F_M] = 0
+                placed = True
+                break
+            if placed:
+                mode = 2
+            else:
+                res = -1
+                mode = 0
+        else:
+            m = FR[lv, F_M]
+            if m == FR[lv, F_N]:
+                res = 1
+                mode = 0
+                continue
+            FR[lv, F_M] = m + 1
+            x = CONF[lv, m]
+            TL[ctx[X_TN]] = x
+            ctx[X_TN] += 1
+            lv += 1
+            res = _enter(I, F, S, SF, x, lv, strength, spreads, tabu, ctx, J, FR, CT, CR, CS, NJ, NLO, NHI, rs)
+            mode = 1 if res == 0 else 0
+
+
+@njit(cache=True)
+def k_place(I, F, S, SF, queue, failed, cnt, ejected, strength, kept, G, rs, max_steps, W):  # noqa: E741
     """``greedy._place`` for at most ``max_steps`` lessons of the queue (``queue[:cnt[C_QN]]``,
     popped from the end); lessons it cannot place go to ``failed[:cnt[C_FN]]``. The budgets are
-    ``cnt[C_BUDGET]`` (ejections for clashes) and ``cnt[C_SPREAD]`` (for spreads). Returns the
-    steps taken."""
+    ``cnt[C_BUDGET]`` (ejections for clashes) and ``cnt[C_SPREAD]`` (for spreads). With a swap
+    limit (``W[1][X_MAX]``, work arrays ``W`` from :func:`swap_work`), :func:`k_swap` is tried
+    before an ejection. Returns the steps taken."""
+    tabu, ctx, J, TL, FR, CT, CR, CS, CONF, NJ, NLO, NHI = W
     st0 = I[H_S_START]
     steps = 0
     while cnt[C_QN] > 0 and steps < max_steps:
@@ -230,6 +455,14 @@ def k_place(I, F, S, SF, queue, failed, cnt, ejected, strength, kept, G, rs, max
                         break
             if not clash:
                 k_add(I, F, S, SF, i, pt, pr)
+                continue
+        if ctx[X_MAX] > 0:
+            ctx[X_STAMP] += 1
+            ctx[X_CALLS] = 0
+            ctx[X_JN] = 0
+            ctx[X_TN] = 0
+            spreads = cnt[C_SPREAD] > 0
+            if k_swap(I, F, S, SF, i, strength, spreads, tabu, ctx, J, TL, FR, CT, CR, CS, CONF, NJ, NLO, NHI, rs):
                 continue
         if pt < 0 and cnt[C_BUDGET] <= 0:
             failed[cnt[C_FN]] = i
@@ -262,9 +495,25 @@ def k_place(I, F, S, SF, queue, failed, cnt, ejected, strength, kept, G, rs, max
     return steps
 
 
-def place(cp, I, F, S, SF, order, rs, deadline, should_stop, budget: int, spread_budget: int, strength) -> list[int]:  # noqa: E741
+def place(
+    cp,
+    I,  # noqa: E741
+    F,
+    S,
+    SF,
+    order,
+    rs,
+    deadline,
+    should_stop,
+    budget: int,
+    spread_budget: int,
+    strength,
+    swap_calls: int = 0,
+) -> list[int]:
     """Run :func:`k_place` over ``order`` (most constrained first) in chunks, checking the clock and
-    ``should_stop`` between them; returns the lessons left unplaced, as ``greedy._place``."""
+    ``should_stop`` between them; returns the lessons left unplaced, as ``greedy._place``. With
+    ``swap_calls``, fet-cl's recursive swapping (:func:`k_swap`, that many lessons tried at most) is
+    tried before each ejection."""
     N = cp.N
     queue = np.zeros(N + 1, dtype=np.int64)
     queue[: len(order)] = order[::-1]
@@ -275,10 +524,35 @@ def place(cp, I, F, S, SF, order, rs, deadline, should_stop, budget: int, spread
     n_near = max([sum(len(cp.sp_lessons[s]) for s in x) for x in cp.l_spreads] + [N])
     G = np.zeros((NG, n_near + 1), dtype=np.int64)
     sw = np.asarray(list(strength) or [0.0], dtype=np.float64)
+    W = swap_work(cp, swap_calls)
     while cnt[C_QN] > 0:
         if (deadline is not None and time.monotonic() > deadline) or (should_stop and should_stop()):
             break
-        k_place(I, F, S, SF, queue, failed, cnt, ejected, sw, kept, G, rs, STEPS)
+        k_place(I, F, S, SF, queue, failed, cnt, ejected, sw, kept, G, rs, STEPS, W)
     out = failed[: cnt[C_FN]].tolist() + queue[: cnt[C_QN]][::-1].tolist()
     start0 = int(I[H_S_START])
     return [i for i in dict.fromkeys(out) if S[start0 + i] < 0]
+
+
+def swap_work(cp, calls: int) -> tuple:
+    """Work arrays of :func:`k_swap`, for at most ``calls`` lessons tried per placement (0: no swapping)."""
+    N = cp.N
+    levels = MAX_LEVEL + 1
+    n_cand = max(1, cp.T * max([len(r) for r in cp.c_rooms] + [1]))
+    n_near = max([sum(len(cp.sp_lessons[s]) for s in x) for x in cp.l_spreads] + [1])
+    ctx = np.zeros(5, dtype=np.int64)
+    ctx[X_MAX] = calls
+    return (
+        np.zeros(N, dtype=np.int64),  # tabu stamps
+        ctx,
+        np.zeros((5, 2 * N + 2), dtype=np.int64),  # journal (lesson, start, room, added); row 4 scratch
+        np.zeros(N + 1, dtype=np.int64),  # tabu log
+        np.zeros((levels, 8), dtype=np.int64),  # frames
+        np.zeros((levels, n_cand), dtype=np.int64),
+        np.zeros((levels, n_cand), dtype=np.int64),
+        np.zeros((levels, n_cand)),
+        np.zeros((levels, N + 1), dtype=np.int64),
+        np.zeros((levels, n_near), dtype=np.int64),
+        np.zeros((levels, n_near), dtype=np.int64),
+        np.zeros((levels, n_near), dtype=np.int64),
+    )

@@ -61,3 +61,23 @@ def test_auto_takes_another_valid_start(monkeypatch):
     assert res.feasible
     assert phases[:3] == ["greedy", "repair", "greedy-tries"] and "cpsat" not in phases
     assert res.stats["phases"][0]["unplaced"] == 24
+
+
+def test_auto_tries_swapping_starts_before_cpsat(monkeypatch):
+    # plain starts (and the repairs, here no-ops) leave every lesson unplaced; a start with fet-cl's
+    # recursive swapping is valid and is returned before CP-SAT runs
+    seen = []
+
+    def plain_fails(cp, **kwargs):
+        seen.append(kwargs.get("swap_calls", 0))
+        if not kwargs.get("swap_calls"):
+            kwargs["deadline"] = 0.0
+        return greedy(cp, **kwargs)
+
+    monkeypatch.setattr(solver_mod, "greedy", plain_fails)
+    monkeypatch.setattr(solver_mod, "repair", lambda st, rng, **kw: {})
+    res = solve(_school(), "auto", time_limit=20, seed=1, stop_when_feasible=True)
+    phases = [p["phase"] for p in res.stats["phases"]]
+    assert res.feasible and "cpsat" not in phases
+    assert phases[-1] == "swap-tries" and "greedy-tries" in phases
+    assert seen[-1] == solver_mod.SWAP_CALLS and seen.count(0) == 1 + solver_mod.GREEDY_TRIES

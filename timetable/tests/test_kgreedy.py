@@ -109,3 +109,115 @@ def test_compiled_greedy_continues_a_partial_timetable():
     s = greedy(cp, seed=1, state=st0)
     assert s is st0 and s.unplaced == 0 and evaluate(p, s.solution()).hard == []
     assert s.solution()[("a", 0)] == (0, 0, None)
+
+
+# ---- fet-cl's recursive swapping -------------------------------------------------------------
+
+
+def _swap(cp, state, i, strength=None, calls=50, seed=1):
+    """k_swap on a kernel copy of ``state``: (placed?, starts, rooms, cost) after it."""
+    from timetable.engine.kernel import state_arrays
+    from timetable.engine.kgreedy import X_STAMP, k_swap, swap_work
+
+    I, F = kernel_problem(cp)  # noqa: E741
+    S, SF = kernel_state(state)
+    W = swap_work(cp, calls)
+    tabu, ctx, J, TL, FR, CT, CR, CS, CONF, NJ, NLO, NHI = W
+    ctx[X_STAMP] = 1
+    sw = np.asarray(strength if strength is not None else [float(w >= 10_000) for w in cp.sp_w] or [0.0])
+    rs = np.array([seed * 2 + 1], dtype=np.uint64)
+    ok = k_swap(I, F, S, SF, i, sw, True, tabu, ctx, J, TL, FR, CT, CR, CS, CONF, NJ, NLO, NHI, rs)
+    start, room = state_arrays(I, S)
+    return ok, start.tolist(), room.tolist(), SF[0]
+
+
+def test_swap_moves_the_lesson_in_the_way():
+    # teacher T has two periods; Y sits in the only one X may take: X goes there and Y moves to the
+    # other period, with no lesson left unplaced on the way
+    courses = [
+        Course("x", teacher="T", lessons=1, needs_room=False, unavailable=frozenset({(0, 1)})),
+        Course("y", teacher="T", lessons=1, needs_room=False),
+    ]
+    p = Problem(days=1, periods=2, courses=courses)
+    cp = Compiled(p)
+    state = state_from_solution(cp, {("y", 0): (0, 0, None)})
+    x, y = cp.lesson_index[("x", 0)], cp.lesson_index[("y", 0)]
+    ok, start, _room, cost = _swap(cp, state, x)
+    assert ok and start[x] == 0 and start[y] == 1
+    state.load(start, _room)
+    assert evaluate(p, state.solution()).hard == [] and cost == pytest.approx(state.cost)
+
+
+def test_swap_fails_and_changes_nothing_when_the_blocker_is_locked():
+    courses = [
+        Course("x", teacher="T", lessons=1, needs_room=False, unavailable=frozenset({(0, 1)})),
+        Course("y", teacher="T", lessons=1, needs_room=False),
+    ]
+    p = Problem(days=1, periods=2, courses=courses, locked={("y", 0): (0, 0, None)})
+    cp = Compiled(p)
+    state = greedy(cp, seed=0)
+    x = cp.lesson_index[("x", 0)]
+    assert state.start[x] < 0  # nowhere to go
+    ok, start, room, cost = _swap(cp, state, x)
+    assert not ok and (start, room) == state.snapshot() and cost == pytest.approx(state.cost)
+
+
+def test_swap_keeps_a_hard_spread():
+    # A's lessons must be on different days; A0 is on day 0 and B fills day 1: the only free period
+    # is next to A0, so lessons move (A1 or A0 to day 1, a B lesson to day 0) to keep the spread
+    courses = [
+        Course("a", teacher="T", lessons=2, groups=("Q",), needs_room=False),
+        Course("b", teacher="T", lessons=2, groups=("R",), needs_room=False),
+    ]
+    a0, a1 = ("a", 0), ("a", 1)
+    p = Problem(days=2, periods=2, courses=courses, spreads=[Spread((a0, a1), min_days=1, hard=True)])
+    cp = Compiled(p)
+    state = state_from_solution(cp, {a0: (0, 0, None), ("b", 0): (1, 0, None), ("b", 1): (1, 1, None)})
+    i = cp.lesson_index[a1]
+    for seed in range(5):
+        ok, start, room, _cost = _swap(cp, state, i, seed=seed)
+        assert ok and start[i] // 2 != start[cp.lesson_index[a0]] // 2
+        after = state_from_solution(cp, {})
+        after.load(start, room)
+        assert evaluate(p, after.solution()).hard == [] and after.unplaced == 0
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems_with_spreads(), st.integers(0, 100))
+def test_property_swap_places_legally_or_changes_nothing(problem, seed):
+    cp = Compiled(problem)
+    state = greedy(cp, seed=seed)
+    rng = random.Random(seed)
+    placed = [i for i in cp.movable if state.start[i] >= 0]
+    for i in rng.sample(placed, k=min(3, len(placed))):
+        state.remove(i)
+        before = state.snapshot()
+        ok, start, room, cost = _swap(cp, state, i, calls=rng.choice([1, 5, 50]), seed=seed)
+        if not ok:
+            assert (start, room) == before and cost == pytest.approx(state.cost)
+            continue
+        assert start[i] >= 0
+        # what was placed stays placed, nothing clashes, and i keeps its hard spreads
+        assert all(start[j] >= 0 for j in range(cp.N) if before[0][j] >= 0)
+        state.load(start, room)
+        ev = evaluate(problem, state.solution())
+        assert [v for v in ev.hard if v.kind in CLASHES] == []
+        assert cost == pytest.approx(state.cost)
+        for s in cp.l_spreads[i]:
+            if cp.sp_w[s] >= 10_000:
+                for j in cp.sp_lessons[s]:
+                    if j != i and before[0][j] >= 0:
+                        assert cp.pair_cost(s, start[i], cp.ldur[i], start[j], cp.ldur[j]) == 0
+
+
+def test_greedy_with_swapping_legal_and_deterministic():
+    from .test_engine import random_problem
+
+    p = random_problem(n_courses=30, seed=4, periods=5)
+    cp = Compiled(p)
+    a = greedy(cp, seed=3, swap_calls=20)
+    b = greedy(cp, seed=3, swap_calls=20)
+    assert a.snapshot() == b.snapshot()
+    ev = evaluate(p, a.solution())
+    assert [v for v in ev.hard if v.kind in CLASHES] == []
+    assert a.cost == pytest.approx(a.recompute_cost())
