@@ -89,30 +89,37 @@ def k_best_place(I, F, S, SF, i, rs):  # noqa: E741
 
 
 @njit(cache=True)
-def k_too_close(I, S, i, kept, nk, G):  # noqa: E741
-    """``greedy.too_close``: the placed lessons of the spreads ``kept[:nk]`` too close to lesson i,
-    as entries (lesson, first day, last day + 1) in G's near rows; their count."""
+def _near_mates(I, S, i, s, NJ, NLO, NHI, n):  # noqa: E741
+    """Append the placed lessons of spread ``s`` other than i, each as (lesson, first day, last day
+    + 1) of the days too close to it, to ``NJ/NLO/NHI[:n]``; the new count."""
     D = I[H_D]
     st0 = I[H_S_START]
-    n = 0
-    for k in range(nk):
-        s = kept[k]
-        md = I[I[H_SPMD] + s]
-        for q in range(I[I[H_SPPTR] + s], I[I[H_SPPTR] + s + 1]):
-            j = I[I[H_SPIDX] + q]
-            if j != i and S[st0 + j] >= 0:
-                dj = I[I[H_TDAY] + S[st0 + j]]
-                G[G_NEAR_J, n] = j
-                G[G_NEAR_LO, n] = max(0, dj - md + 1)
-                G[G_NEAR_HI, n] = min(D, dj + md)
-                n += 1
+    md = I[I[H_SPMD] + s]
+    for q in range(I[I[H_SPPTR] + s], I[I[H_SPPTR] + s + 1]):
+        j = I[I[H_SPIDX] + q]
+        if j != i and S[st0 + j] >= 0:
+            dj = I[I[H_TDAY] + S[st0 + j]]
+            NJ[n] = j
+            NLO[n] = max(0, dj - md + 1)
+            NHI[n] = min(D, dj + md)
+            n += 1
     return n
 
 
 @njit(cache=True)
-def _listed(G, row, n, o):
+def k_too_close(I, S, i, kept, nk, G):  # noqa: E741
+    """``greedy.too_close``: the placed lessons of the spreads ``kept[:nk]`` too close to lesson i,
+    in G's near rows (see :func:`_near_mates`); their count."""
+    n = 0
+    for k in range(nk):
+        n = _near_mates(I, S, i, kept[k], G[G_NEAR_J], G[G_NEAR_LO], G[G_NEAR_HI], n)
+    return n
+
+
+@njit(cache=True)
+def _in(row, n, o):
     for k in range(n):  # noqa: SIM110 - Numba compiles no generator expression
-        if G[row, k] == o:
+        if row[k] == o:
             return True
     return False
 
@@ -146,7 +153,7 @@ def k_ejection(I, S, i, G, nnear, ejected, rs):  # noqa: E741
                 if o == -2 or I[locked + o]:
                     ok = False
                     break
-                if not _listed(G, G_ENT, n, o):
+                if not _in(G[G_ENT], n, o):
                     G[G_ENT, n] = o
                     n += 1
                     base += 1 + ejected[o]
@@ -158,7 +165,7 @@ def k_ejection(I, S, i, G, nnear, ejected, rs):  # noqa: E741
         for k in range(nnear):
             if G[G_NEAR_LO, k] <= d < G[G_NEAR_HI, k]:
                 j = G[G_NEAR_J, k]
-                if not _listed(G, G_ENT, n, j):
+                if not _in(G[G_ENT], n, j):
                     if I[locked + j]:
                         ok = False
                         break
@@ -181,7 +188,7 @@ def k_ejection(I, S, i, G, nnear, ejected, rs):  # noqa: E741
                     if o == -2 or I[locked + o]:
                         score = -1
                         break
-                    if not _listed(G, G_ENT, n, o):
+                    if not _in(G[G_ENT], n, o):
                         G[G_ENT, n] = o
                         n += 1
                         score += 1 + ejected[o]
@@ -220,14 +227,6 @@ def _occupants(I, S, u0, L, i, tabu, stamp, out, n):  # noqa: E741
             out[n] = o
             n += 1
     return n
-
-
-@njit(cache=True)
-def _in(row, n, o):
-    for k in range(n):  # noqa: SIM110 - Numba compiles no generator expression
-        if row[k] == o:
-            return True
-    return False
 
 
 @njit(cache=True)
@@ -290,8 +289,6 @@ def _enter(I, F, S, SF, i, lv, strength, spreads, tabu, ctx, J, FR, CT, CR, CS, 
     ctx[X_CALLS] += 1
     stamp = ctx[X_STAMP]
     tabu[i] = stamp
-    D = I[H_D]
-    st0 = I[H_S_START]
     c = I[I[H_LC] + i]
     FR[lv, F_I] = i
     nnear = 0
@@ -300,15 +297,7 @@ def _enter(I, F, S, SF, i, lv, strength, spreads, tabu, ctx, J, FR, CT, CR, CS, 
             s = I[I[H_LSPIDX] + q]
             w = strength[s]
             if w >= 1.0 or (w > 0.0 and rnd(rs) < w):
-                md = I[I[H_SPMD] + s]
-                for q2 in range(I[I[H_SPPTR] + s], I[I[H_SPPTR] + s + 1]):
-                    j = I[I[H_SPIDX] + q2]
-                    if j != i and S[st0 + j] >= 0:
-                        dj = I[I[H_TDAY] + S[st0 + j]]
-                        NJ[lv, nnear] = j
-                        NLO[lv, nnear] = max(0, dj - md + 1)
-                        NHI[lv, nnear] = min(D, dj + md)
-                        nnear += 1
+                nnear = _near_mates(I, S, i, s, NJ[lv], NLO[lv], NHI[lv], nnear)
     FR[lv, F_NNEAR] = nnear
     nc = 0
     free_t = -1
