@@ -1275,7 +1275,7 @@ def warm_up() -> float:
 
     A worker calls this once at start (timetable.apps), so the first real generation does not spend
     its time limit loading or compiling the kernel: loading takes about half a second, compiling on a
-    fresh install about twenty.
+    fresh install (annealing and greedy kernels) about forty on this 2-core machine.
     """
     if not HAVE_NUMBA:
         return 0.0
