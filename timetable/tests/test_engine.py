@@ -759,6 +759,18 @@ def test_greedy_keeps_soft_spreads_only_when_asked(compiled):
         assert ev.hard == [] and kept.unplaced == 0 and "min_days" not in ev.breakdown
 
 
+def blocker_scan(state, i):
+    """(count, start, room, blockers) of every legal place of lesson i that has blockers."""
+    cp = state.cp
+    scan = []
+    for t in cp.l_starts[i]:
+        for r in cp.c_rooms[cp.lc[i]]:
+            bl = state.blockers(i, t, r)
+            if bl:
+                scan.append((len(bl), t, r, bl))
+    return scan
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_problems(), st.integers(0, 100))
 def test_property_greedy_ejection_takes_the_fewest_blockers(problem, seed):
@@ -773,12 +785,7 @@ def test_property_greedy_ejection_takes_the_fewest_blockers(problem, seed):
     for i in placed[:5]:
         state.remove(i)
         got = _ejection(state, i, [], [0] * cp.N, rng)
-        scan = []
-        for t in cp.l_starts[i]:
-            for r in cp.c_rooms[cp.lc[i]]:
-                bl = state.blockers(i, t, r)
-                if bl:
-                    scan.append((len(bl), t, r, bl))
+        scan = blocker_scan(state, i)
         if not scan:
             assert got is None
         else:

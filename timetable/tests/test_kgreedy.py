@@ -14,7 +14,7 @@ from timetable.engine.greedy import greedy
 from timetable.engine.kernel import kernel_problem, kernel_state, supported
 from timetable.engine.kgreedy import NG, k_ejection
 
-from .test_engine import small_problems
+from .test_engine import blocker_scan, small_problems
 
 # a lesson's own clashes; a broken spread is allowed when keeping it is impossible
 CLASHES = {"teacher", "group", "room", "room_kind", "room_capacity", "unavailable", "break", "length", "locked"}
@@ -62,12 +62,7 @@ def test_property_compiled_ejection_takes_the_fewest_blockers(problem, seed):
         S, _SF = kernel_state(state)
         G = np.zeros((NG, cp.N + 1), dtype=np.int64)
         t, r, n = k_ejection(I, S, i, G, 0, np.zeros(cp.N, dtype=np.int64), rs)
-        scan = []
-        for t2 in cp.l_starts[i]:
-            for r2 in cp.c_rooms[cp.lc[i]]:
-                bl = state.blockers(i, t2, r2)
-                if bl:
-                    scan.append((len(bl), t2, r2, bl))
+        scan = blocker_scan(state, i)
         if not scan:
             assert t < 0
         else:
