@@ -180,6 +180,7 @@ def greedy(
     keep_soft: bool = False,
     compiled: bool | None = None,
     swap_calls: int = 0,
+    swap_hard: bool = False,
 ) -> State:
     """Build a timetable; lessons that cannot be placed stay unplaced (``start == -1``).
 
@@ -188,7 +189,9 @@ def greedy(
     ``compiled``: run on the Numba kernels of :mod:`timetable.engine.kgreedy` (the default whenever
     :func:`timetable.engine.kernel.supported`) or on this module's reference loop (False).
     ``swap_calls`` (compiled only): before each ejection, fet-cl's recursive swapping with at most
-    that many lessons tried (:func:`timetable.engine.kgreedy.k_swap`); slower, and stronger."""
+    that many lessons tried (:func:`timetable.engine.kgreedy.k_swap`); slower, and stronger. With
+    ``swap_hard`` the hard limits (teacher and group days, gaps, hours; consecutive lessons) count
+    as conflicts too, as in fet-cl: a place that breaks one is taken only when swapping fails."""
     rng = random.Random(seed)
     st = state or State(cp)
     if state is None:
@@ -213,7 +216,20 @@ def greedy(
 
         def run(order, budget, spread_budget):
             return kgreedy.place(
-                cp, I, F, S, SF, order, rs, deadline, should_stop, budget, spread_budget, strength, swap_calls
+                cp,
+                I,
+                F,
+                S,
+                SF,
+                order,
+                rs,
+                deadline,
+                should_stop,
+                budget,
+                spread_budget,
+                strength,
+                swap_calls,
+                swap_hard,
             )
     else:
 

@@ -27,6 +27,10 @@ from .kernel import (
     H_CRIDX,
     H_CRPTR,
     H_D,
+    H_ENTTID,
+    H_F_SPW,
+    H_F_TABLES,
+    H_FULL,
     H_LC,
     H_LDUR,
     H_LOCKED,
@@ -34,18 +38,30 @@ from .kernel import (
     H_LSPIDX,
     H_LSPPTR,
     H_LSPTR,
+    H_MOVABLE,
+    H_NMOV,
+    H_P,
     H_S_EOCC,
+    H_S_MASK,
     H_S_ROCC,
     H_S_ROOM,
     H_S_START,
+    H_S_UNPL,
+    H_SFSP,
+    H_SPCONS,
     H_SPIDX,
     H_SPMD,
     H_SPPTR,
     H_T,
     H_TDAY,
+    NWORK,
+    SF_COST,
+    SF_WEEK,
+    W_HOT,
     k_add,
     k_fits,
     k_free_room,
+    k_hot,
     k_remove,
     njit,
     rint,
@@ -58,6 +74,7 @@ NG = 5
 # counters: queue length, failed count, clash budget, spread budget
 C_QN, C_FN, C_BUDGET, C_SPREAD = range(4)
 STEPS = 256  # lessons per kernel call between two looks at the clock
+CHUNK = 16  # lessons or teachers and groups per call of the hard-limit swapping
 
 
 @njit(cache=True)
@@ -206,8 +223,13 @@ def k_ejection(I, S, i, G, nnear, ejected, rs):  # noqa: E741
 
 # ---- recursive swapping, as fet-cl: tried before an ejection --------------------------------------
 MAX_LEVEL = 14  # as fet-cl
-# ctx: calls of this placement, journal length, tabu-log length, tabu stamp, call limit
-X_CALLS, X_JN, X_TN, X_STAMP, X_MAX = range(5)
+# ctx: calls of this placement, journal length, tabu-log length, tabu stamp, call limit, whether
+# hard limits count as conflicts, and the time and the day the first lesson must not take (-1: any)
+X_CALLS, X_JN, X_TN, X_STAMP, X_MAX, X_HARD, X_AVOID_T, X_AVOID_D = range(8)
+# a cost rise of at least this share of HARD_W is a hard one: soft weights are at most a few units
+# per lesson, and the max-days term's slope is HARD_W / (2 P) >= HARD_W / 28
+HARD_EPS = 0.01
+MAX_EXTRA = 8  # lessons displaced at most, per place, to keep its hard limits
 # per-level frame: lesson, candidates, next candidate, conflicts, next conflict, journal and tabu marks
 F_I, F_NC, F_K, F_N, F_M, F_MARK, F_TMARK, F_NNEAR = range(8)
 
@@ -282,6 +304,134 @@ def _undo(I, F, S, SF, J, TL, tabu, ctx, mark, tmark):  # noqa: E741
 
 
 @njit(cache=True)
+def _try_out(I, F, S, SF, j, i, tabu, stamp, out, n, best_j, best_v):  # noqa: E741
+    """The cost change of taking placed lesson j out (its unplaced weight left aside), if j may
+    move and is lower than ``best_v``: (j, change); else (best_j, best_v)."""
+    if j < 0 or j == i or I[I[H_LOCKED] + j] or tabu[j] == stamp or _in(out, n, j):
+        return best_j, best_v
+    tj = S[I[H_S_START] + j]
+    rj = S[I[H_S_ROOM] + j]
+    v = k_remove(I, F, S, SF, j) - F[2]
+    k_add(I, F, S, SF, j, tj, rj)
+    if v < best_v:
+        return j, v
+    return best_j, best_v
+
+
+@njit(cache=True)
+def _hard_fix(I, F, S, SF, i, excess, tabu, stamp, out, n, J, ctx):  # noqa: E741
+    """Lesson i was just placed and the hard limits rose by ``excess``: take out, one at a time,
+    the lesson of its teachers', groups' or consecutive spreads' broken limits whose removal lowers
+    the cost most, until the rise is gone (at most ``MAX_EXTRA``), journalled and appended to
+    ``out[:n]``; the new count, or -1 when no removal helps (what was taken out stays out: the
+    caller undoes)."""
+    T = I[H_T]
+    D = I[H_D]
+    P = I[H_P]
+    full = I[H_FULL]
+    hard_w = F[1]
+    eps = HARD_EPS * hard_w
+    st0 = I[H_S_START]
+    eocc = I[H_S_EOCC]
+    c = I[I[H_LC] + i]
+    d = I[I[H_TDAY] + S[st0 + i]]
+    sp0 = I[H_SFSP]
+    day = np.empty(P, dtype=np.int64)
+    best_day = np.empty(P, dtype=np.int64)
+    for _ in range(MAX_EXTRA):
+        if excess < eps or n >= MAX_EXTRA:
+            break
+        best_j = -1
+        best_m = 1
+        best_v = -eps
+        for qe in range(I[I[H_CEPTR] + c], I[I[H_CEPTR] + c + 1]):
+            e = I[I[H_CEIDX] + qe]
+            k = e * D + d
+            day_hard = F[I[H_F_TABLES] + I[I[H_ENTTID] + k] * full + S[I[H_S_MASK] + k]] >= hard_w
+            week_hard = SF[SF_WEEK + e] >= hard_w
+            if not (day_hard or week_hard):
+                continue
+            lo = 0 if week_hard else d * P
+            hi = T if week_hard else d * P + P
+            prev = -1
+            for u in range(eocc + e * T + lo, eocc + e * T + hi):
+                j = S[u]
+                if j != prev:
+                    best_j, best_v = _try_out(I, F, S, SF, j, i, tabu, stamp, out, n, best_j, best_v)
+                    prev = j
+            if week_hard:
+                # a day's lessons all at once: one of them alone may not lower e's days
+                for d2 in range(D):
+                    if d2 == d:
+                        continue
+                    m = _day_lessons(I, S, e, d2, i, tabu, stamp, out, n, day)
+                    if m <= 1 or n + m > MAX_EXTRA:
+                        continue
+                    v = _group_out(I, F, S, SF, day, m)
+                    if v < best_v:
+                        best_v = v
+                        best_j = -2 - d2
+                        best_m = m
+                        for k2 in range(m):
+                            best_day[k2] = day[k2]
+        for q in range(I[I[H_LSPPTR] + i], I[I[H_LSPPTR] + i + 1]):
+            s = I[I[H_LSPIDX] + q]
+            if (I[I[H_SPCONS] + s] or F[I[H_F_SPW] + s] >= hard_w) and SF[sp0 + s] >= hard_w:
+                for q2 in range(I[I[H_SPPTR] + s], I[I[H_SPPTR] + s + 1]):
+                    j = I[I[H_SPIDX] + q2]
+                    if S[st0 + j] >= 0:
+                        best_j, best_v = _try_out(I, F, S, SF, j, i, tabu, stamp, out, n, best_j, best_v)
+        if best_j == -1:
+            return -1
+        if best_j >= 0:
+            best_day[0] = best_j
+            best_m = 1
+        for k2 in range(best_m):
+            j = best_day[k2]
+            _journal(J, ctx, j, S[st0 + j], S[I[H_S_ROOM] + j], 0)
+            k_remove(I, F, S, SF, j)
+            out[n] = j
+            n += 1
+        excess += best_v
+    return n if excess < eps else -1
+
+
+@njit(cache=True)
+def _day_lessons(I, S, e, d, i, tabu, stamp, out, n, day):  # noqa: E741
+    """Entity e's lessons on day d other than i into ``day``; their count, 0 when one may not move."""
+    T = I[H_T]
+    P = I[H_P]
+    u0 = I[H_S_EOCC] + e * T + d * P
+    m = 0
+    for u in range(u0, u0 + P):
+        j = S[u]
+        if j == -1 or j == i or (m and day[m - 1] == j):
+            continue
+        if j == -2 or I[I[H_LOCKED] + j] or tabu[j] == stamp or _in(out, n, j):
+            return 0
+        day[m] = j
+        m += 1
+    return m
+
+
+@njit(cache=True)
+def _group_out(I, F, S, SF, day, m):  # noqa: E741
+    """The cost change of taking lessons ``day[:m]`` out together (their unplaced weights aside)."""
+    st0 = I[H_S_START]
+    ts = np.empty(m, dtype=np.int64)
+    rs_ = np.empty(m, dtype=np.int64)
+    v = 0.0
+    for k in range(m):
+        j = day[k]
+        ts[k] = S[st0 + j]
+        rs_[k] = S[I[H_S_ROOM] + j]
+        v += k_remove(I, F, S, SF, j) - F[2]
+    for k in range(m - 1, -1, -1):
+        k_add(I, F, S, SF, day[k], ts[k], rs_[k])
+    return v
+
+
+@njit(cache=True)
 def _enter(I, F, S, SF, i, lv, strength, spreads, tabu, ctx, J, FR, CT, CR, CS, NJ, NLO, NHI, rs):  # noqa: E741
     """A frame for lesson i at level ``lv``: its spread mates to keep away from and its candidate
     places; places i and returns 1 when one is free, 0 when there are places with lessons to
@@ -304,22 +454,31 @@ def _enter(I, F, S, SF, i, lv, strength, spreads, tabu, ctx, J, FR, CT, CR, CS, 
     free_r = -2
     free_d = 0.0
     conf = J[4]  # scratch: the candidates' conflicts are listed again when tried
+    hard = ctx[X_HARD] != 0
+    eps = HARD_EPS * F[1]
     for q in range(I[I[H_LSPTR] + i], I[I[H_LSPTR] + i + 1]):
         t = I[I[H_LSIDX] + q]
+        if lv == 0 and (t == ctx[X_AVOID_T] or I[I[H_TDAY] + t] == ctx[X_AVOID_D]):
+            continue
         for qr in range(I[I[H_CRPTR] + c], I[I[H_CRPTR] + c + 1]):
             r = I[I[H_CRIDX] + qr]
             n = _conflicts(I, S, i, t, r, NJ[lv], NLO[lv], NHI[lv], nnear, tabu, stamp, conf)
             if n < 0:
                 continue
+            score = float(n)
             if n == 0:
                 d = k_add(I, F, S, SF, i, t, r) + 1e-6 * rnd(rs)
                 k_remove(I, F, S, SF, i)
-                if free_t < 0 or d < free_d:
-                    free_t, free_r, free_d = t, r, d
-            elif free_t < 0:
+                rise = d + F[2]
+                if not hard or rise < eps:
+                    if free_t < 0 or d < free_d:
+                        free_t, free_r, free_d = t, r, d
+                    continue
+                score = rise / F[1]  # hard limits it breaks: lessons to take out of their way
+            if free_t < 0:
                 CT[lv, nc] = t
                 CR[lv, nc] = r
-                CS[lv, nc] = n + rnd(rs)
+                CS[lv, nc] = score + rnd(rs)
                 nc += 1
     if free_t >= 0:
         k_add(I, F, S, SF, i, free_t, free_r)
@@ -349,6 +508,8 @@ def k_swap(I, F, S, SF, i0, strength, spreads, tabu, ctx, J, TL, FR, CT, CR, CS,
     does not keep recursive functions. Returns whether ``i0`` is placed; if not, nothing changed."""
     st0 = I[H_S_START]
     stamp = ctx[X_STAMP]
+    hard = ctx[X_HARD] != 0
+    eps = HARD_EPS * F[1]
     lv = 0
     res = _enter(I, F, S, SF, i0, 0, strength, spreads, tabu, ctx, J, FR, CT, CR, CS, NJ, NLO, NHI, rs)
     mode = 0  # 0: a frame returned ``res``; 1: try the frame's next place; 2: place its next conflict
@@ -374,16 +535,25 @@ def k_swap(I, F, S, SF, i0, strength, spreads, tabu, ctx, J, TL, FR, CT, CR, CS,
                 r = CR[lv, k]
                 # deeper frames have moved (and made tabu) more lessons since the places were listed
                 n = _conflicts(I, S, i, t, r, NJ[lv], NLO[lv], NHI[lv], FR[lv, F_NNEAR], tabu, stamp, CONF[lv])
-                if n <= 0:
+                if n < 0 or (n == 0 and not hard):
                     continue
                 FR[lv, F_MARK] = ctx[X_JN]
                 FR[lv, F_TMARK] = ctx[X_TN]
+                base = SF[SF_COST]
                 for m in range(n):
                     x = CONF[lv, m]
                     _journal(J, ctx, x, S[st0 + x], S[I[H_S_ROOM] + x], 0)
                     k_remove(I, F, S, SF, x)
                 k_add(I, F, S, SF, i, t, r)
                 _journal(J, ctx, i, t, r, 1)
+                if hard:
+                    # the unplaced weights of the lessons taken out and of i put in left aside
+                    rise = SF[SF_COST] - base - (n - 1) * F[2]
+                    if rise >= eps:
+                        n = _hard_fix(I, F, S, SF, i, rise, tabu, stamp, CONF[lv], n, J, ctx)
+                        if n < 0:
+                            _undo(I, F, S, SF, J, TL, tabu, ctx, FR[lv, F_MARK], FR[lv, F_TMARK])
+                            continue
                 FR[lv, F_N] = n
                 FR[lv, F_M] = 0
                 placed = True
@@ -409,6 +579,148 @@ def k_swap(I, F, S, SF, i0, strength, spreads, tabu, ctx, J, TL, FR, CT, CR, CS,
 
 
 @njit(cache=True)
+def _move_group(I, F, S, SF, g, m, avoid_t, avoid_d, strength, W, rs):  # noqa: E741
+    """Take lessons ``g[:m]`` out and place each again with :func:`k_swap` (hard limits as
+    conflicts), the first lesson of each chain kept off time ``avoid_t`` and day ``avoid_d``; kept
+    when the cost falls by a hard unit's share (``HARD_EPS``), else undone. Returns whether kept."""
+    tabu, ctx, J, TL, FR, CT, CR, CS, CONF, NJ, NLO, NHI = W
+    st0 = I[H_S_START]
+    c0 = SF[SF_COST]
+    ctx[X_JN] = 0
+    ctx[X_TN] = 0
+    ctx[X_AVOID_T] = avoid_t
+    ctx[X_AVOID_D] = avoid_d
+    for k in range(m):
+        x = g[k]
+        _journal(J, ctx, x, S[st0 + x], S[I[H_S_ROOM] + x], 0)
+        k_remove(I, F, S, SF, x)
+    ok = True
+    for k in range(m):
+        ctx[X_STAMP] += 1
+        ctx[X_CALLS] = 0
+        if not k_swap(I, F, S, SF, g[k], strength, True, tabu, ctx, J, TL, FR, CT, CR, CS, CONF, NJ, NLO, NHI, rs):
+            ok = False
+            break
+    ctx[X_AVOID_T] = ctx[X_AVOID_D] = -1
+    if ok and SF[SF_COST] < c0 - HARD_EPS * F[1]:
+        return True
+    _undo(I, F, S, SF, J, TL, tabu, ctx, 0, 0)
+    return False
+
+
+@njit(cache=True)
+def k_place_unplaced(I, F, S, SF, strength, W, rs):  # noqa: E741
+    """Each unplaced movable lesson placed by :func:`k_swap` (hard limits as conflicts), kept when
+    the cost falls by a hard unit's share; returns the lessons placed."""
+    tabu, ctx, J, TL, FR, CT, CR, CS, CONF, NJ, NLO, NHI = W
+    st0 = I[H_S_START]
+    placed = 0
+    for q in range(I[H_NMOV]):
+        x = I[I[H_MOVABLE] + q]
+        if S[st0 + x] >= 0:
+            continue
+        c0 = SF[SF_COST]
+        # without breaking a limit if it can; else as the greedy's swapping does (a minimum of hours
+        # on a day is broken by a day's first lesson), the limits left to the moves
+        for hard in (1, 0):
+            ctx[X_HARD] = hard
+            ctx[X_STAMP] += 1
+            ctx[X_CALLS] = 0
+            ctx[X_JN] = 0
+            ctx[X_TN] = 0
+            if k_swap(I, F, S, SF, x, strength, True, tabu, ctx, J, TL, FR, CT, CR, CS, CONF, NJ, NLO, NHI, rs):
+                if SF[SF_COST] < c0 - HARD_EPS * F[1]:
+                    placed += 1
+                    break
+                _undo(I, F, S, SF, J, TL, tabu, ctx, 0, 0)
+        ctx[X_HARD] = 1
+    return placed
+
+
+@njit(cache=True)
+def k_move_lessons(I, F, S, SF, strength, W, hot, rs):  # noqa: E741
+    """Each placed lesson of ``hot`` (movable lessons in a hard violation) moved elsewhere by
+    :func:`_move_group`; returns the moves kept."""
+    st0 = I[H_S_START]
+    g = np.empty(1, dtype=np.int64)
+    kept = 0
+    for x in hot:
+        if SF[SF_COST] < F[1]:
+            break
+        if S[st0 + x] >= 0:
+            g[0] = x
+            kept += _move_group(I, F, S, SF, g, 1, S[st0 + x], -1, strength, W, rs)
+    return kept
+
+
+@njit(cache=True)
+def k_move_days(I, F, S, SF, strength, W, ents, rs):  # noqa: E741
+    """For each teacher or group of ``ents`` over a weekly hard limit (days, gaps), each day's
+    lessons moved to other days together by :func:`_move_group` (one lesson alone may not lower the
+    days); returns the moves kept."""
+    D = I[H_D]
+    g = np.empty(max(I[H_P], 1), dtype=np.int64)
+    kept = 0
+    for e in ents:
+        d0 = rint(rs, D)
+        for dd in range(D):
+            if SF[SF_COST] < F[1] or SF[SF_WEEK + e] < F[1]:
+                break
+            d = (d0 + dd) % D
+            m = _day_lessons(I, S, e, d, -1, W[0], -1, g, 0, g)
+            if m > 0:
+                kept += _move_group(I, F, S, SF, g, m, -1, d, strength, W, rs)
+    return kept
+
+
+def hard_swaps(st, rng, deadline: float | None = None, calls: int = 20, passes: int = 50) -> int:
+    """Lower the hard violations of State ``st`` by fet-cl's swapping with the hard limits as
+    conflicts: passes of :func:`k_place_unplaced` over the lessons left unplaced, of
+    :func:`k_move_lessons` over the lessons in a violation, in random order, then of
+    :func:`k_move_days` over the teachers and groups, until a pass keeps no
+    move, ``passes`` of them or the deadline (looked at every ``CHUNK`` lessons or entities).
+    Keeps the hard spreads. Returns the moves kept; 0 where the kernel does not run."""
+    from .core import HARD_W
+    from .kernel import kernel_problem, kernel_state, state_arrays, supported
+
+    cp = st.cp
+    if st.cost < HARD_W or not supported(cp):
+        return 0
+    I, F = kernel_problem(cp)  # noqa: E741
+    S, SF = kernel_state(st)
+    rs = np.array([rng.getrandbits(63) | 1], dtype=np.uint64)
+    shuffle = np.random.default_rng(rng.getrandbits(63)).permutation
+    strength = np.asarray([float(w >= HARD_W) for w in cp.sp_w] or [0.0], dtype=np.float64)
+    W = swap_work(cp, calls, hard=True, roots=max(cp.P, 1))
+    Wk = np.zeros((NWORK, cp.N + 1), dtype=np.int64)
+
+    def late():
+        return deadline is not None and time.monotonic() > deadline
+
+    moved = 0
+    for _ in range(passes):
+        before = moved
+        if S[I[H_S_UNPL]] > 0:
+            moved += k_place_unplaced(I, F, S, SF, strength, W, rs)
+        hot = shuffle(Wk[W_HOT, : k_hot(I, F, S, SF, Wk)])
+        for lo in range(0, len(hot), CHUNK):
+            if late() or SF[SF_COST] < HARD_W:
+                break
+            moved += k_move_lessons(I, F, S, SF, strength, W, hot[lo : lo + CHUNK], rs)
+        ents = shuffle(cp.E)
+        for lo in range(0, len(ents), CHUNK):
+            if late() or SF[SF_COST] < HARD_W:
+                break
+            moved += k_move_days(I, F, S, SF, strength, W, ents[lo : lo + CHUNK], rs)
+        if moved == before or late() or SF[SF_COST] < HARD_W:
+            break
+    if moved:
+        start, room = state_arrays(I, S)
+        st.load(start.tolist(), room.tolist())
+    return moved
+
+
+@njit(cache=True)
 def k_place(I, F, S, SF, queue, failed, cnt, ejected, strength, kept, G, rs, max_steps, W):  # noqa: E741
     """``greedy._place`` for at most ``max_steps`` lessons of the queue (``queue[:cnt[C_QN]]``,
     popped from the end); lessons it cannot place go to ``failed[:cnt[C_FN]]``. The budgets are
@@ -424,7 +736,7 @@ def k_place(I, F, S, SF, queue, failed, cnt, ejected, strength, kept, G, rs, max
         i = queue[cnt[C_QN]]
         if S[st0 + i] >= 0:
             continue
-        pt, pr, _pd = k_best_place(I, F, S, SF, i, rs)
+        pt, pr, pd = k_best_place(I, F, S, SF, i, rs)
         nk = 0
         if cnt[C_SPREAD] > 0:
             for q in range(I[I[H_LSPPTR] + i], I[I[H_LSPPTR] + i + 1]):
@@ -434,15 +746,16 @@ def k_place(I, F, S, SF, queue, failed, cnt, ejected, strength, kept, G, rs, max
                     kept[nk] = s
                     nk += 1
         nnear = k_too_close(I, S, i, kept, nk, G) if nk else 0
+        clash = False
         if pt >= 0:
-            clash = False
             if nnear:
                 d = I[I[H_TDAY] + pt]
                 for k in range(nnear):
                     if G[G_NEAR_LO, k] <= d < G[G_NEAR_HI, k]:
                         clash = True
                         break
-            if not clash:
+            # with hard limits as conflicts, a place that breaks one is taken when swapping fails
+            if not clash and not (ctx[X_HARD] and ctx[X_MAX] > 0 and pd + F[2] >= HARD_EPS * F[1]):
                 k_add(I, F, S, SF, i, pt, pr)
                 continue
         if ctx[X_MAX] > 0:
@@ -452,6 +765,9 @@ def k_place(I, F, S, SF, queue, failed, cnt, ejected, strength, kept, G, rs, max
             ctx[X_TN] = 0
             spreads = cnt[C_SPREAD] > 0
             if k_swap(I, F, S, SF, i, strength, spreads, tabu, ctx, J, TL, FR, CT, CR, CS, CONF, NJ, NLO, NHI, rs):
+                continue
+            if pt >= 0 and not clash:
+                k_add(I, F, S, SF, i, pt, pr)
                 continue
         if pt < 0 and cnt[C_BUDGET] <= 0:
             failed[cnt[C_FN]] = i
@@ -498,11 +814,13 @@ def place(
     spread_budget: int,
     strength,
     swap_calls: int = 0,
+    swap_hard: bool = False,
 ) -> list[int]:
     """Run :func:`k_place` over ``order`` (most constrained first) in chunks, checking the clock and
     ``should_stop`` between them; returns the lessons left unplaced, as ``greedy._place``. With
     ``swap_calls``, fet-cl's recursive swapping (:func:`k_swap`, that many lessons tried at most) is
-    tried before each ejection."""
+    tried before each ejection; with ``swap_hard`` also before taking a place that breaks a hard
+    limit, which then counts as a conflict to swap away."""
     N = cp.N
     queue = np.zeros(N + 1, dtype=np.int64)
     queue[: len(order)] = order[::-1]
@@ -513,7 +831,7 @@ def place(
     n_near = max([sum(len(cp.sp_lessons[s]) for s in x) for x in cp.l_spreads] + [N])
     G = np.zeros((NG, n_near + 1), dtype=np.int64)
     sw = np.asarray(list(strength) or [0.0], dtype=np.float64)
-    W = swap_work(cp, swap_calls)
+    W = swap_work(cp, swap_calls, swap_hard)
     while cnt[C_QN] > 0:
         if (deadline is not None and time.monotonic() > deadline) or (should_stop and should_stop()):
             break
@@ -523,19 +841,23 @@ def place(
     return [i for i in dict.fromkeys(out) if S[start0 + i] < 0]
 
 
-def swap_work(cp, calls: int) -> tuple:
-    """Work arrays of :func:`k_swap`, for at most ``calls`` lessons tried per placement (0: no swapping)."""
+def swap_work(cp, calls: int, hard: bool = False, roots: int = 1) -> tuple:
+    """Work arrays of :func:`k_swap`, for at most ``calls`` lessons tried per placement (0: no
+    swapping); with ``hard``, a place that breaks a hard limit is not free (see :func:`_hard_fix`).
+    ``roots``: lessons placed one after another on one journal (each moves every lesson at most once)."""
     N = cp.N
     levels = MAX_LEVEL + 1
     n_cand = max(1, cp.T * max([len(r) for r in cp.c_rooms] + [1]))
     n_near = max([sum(len(cp.sp_lessons[s]) for s in x) for x in cp.l_spreads] + [1])
-    ctx = np.zeros(5, dtype=np.int64)
+    ctx = np.zeros(8, dtype=np.int64)
     ctx[X_MAX] = calls
+    ctx[X_HARD] = hard
+    ctx[X_AVOID_T] = ctx[X_AVOID_D] = -1
     return (
         np.zeros(N, dtype=np.int64),  # tabu stamps
         ctx,
-        np.zeros((5, 2 * N + 2), dtype=np.int64),  # journal (lesson, start, room, added); row 4 scratch
-        np.zeros(N + 1, dtype=np.int64),  # tabu log
+        np.zeros((5, roots * (2 * N + 2)), dtype=np.int64),  # journal (lesson, start, room, added); row 4 scratch
+        np.zeros(roots * (N + 1), dtype=np.int64),  # tabu log
         np.zeros((levels, 8), dtype=np.int64),  # frames
         np.zeros((levels, n_cand), dtype=np.int64),
         np.zeros((levels, n_cand), dtype=np.int64),

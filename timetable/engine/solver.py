@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from .core import HARD_W, Compiled, State
 from .greedy import explain, greedy, static_reasons
+from .kgreedy import hard_swaps
 from .local import REPAIR_PATIENCE, repair
 from .model import LessonKey, Problem, Solution, evaluate
 from .restarts import anneal_with_restarts
@@ -26,6 +27,11 @@ QUICK_PATIENCE = 0.05  # the first repair of an attempt, before other greedy sta
 SWAP_TRIES = 8
 SWAP_SHARE = 0.25
 SWAP_CALLS = 20
+# after a repair that leaves a few lessons unplaced or hard limits broken (teacher days, gaps):
+# fet-cl's swapping with those limits as conflicts, for the unplaced lessons and those in a
+# violation (Lom: the 1-2 violations the annealing leaves, fixed in 0.01-0.03 s); at most this
+# share of the time limit
+HARD_SWAPS_SHARE = 0.02
 
 
 @dataclass
@@ -158,6 +164,14 @@ def solve(
         stats.setdefault(name, []).append(info)
         phase(name, st, t)
 
+    def run_hard_swaps():
+        if feasible(st) or clock.stopped():
+            return
+        t = time.monotonic()
+        moved = hard_swaps(st, rng, deadline=min(clock.deadline, t + HARD_SWAPS_SHARE * (clock.deadline - clock.t0)))
+        stats.setdefault("hard-swaps", []).append(moved)
+        phase("hard-swaps", st, t)
+
     def tries(name, state, n, share, swap_calls):
         t = time.monotonic()
         other = valid_greedy(cp, rng, clock, n, share, swap_calls)
@@ -184,10 +198,12 @@ def solve(
         if not feasible(st):
             # a short repair settles a start that is nearly valid (Oradea: 0.05-0.1 s)
             run_repair("repair", min(0.3 * clock.left(), 20.0 * grow), patience=QUICK_PATIENCE)
+            run_hard_swaps()
         if not feasible(st) and not clock.stopped():
             st = tries("greedy-tries", st, GREEDY_TRIES, GREEDY_SHARE, 0)
         if not feasible(st) and not clock.stopped():
             run_repair("repair", min(0.3 * clock.left(), 20.0 * grow), patience=REPAIR_PATIENCE * grow)
+            run_hard_swaps()
         if not feasible(st) and not clock.stopped():
             st = tries("swap-tries", st, SWAP_TRIES, SWAP_SHARE, SWAP_CALLS)
         if not feasible(st) and not clock.stopped():

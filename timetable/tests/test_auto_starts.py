@@ -44,8 +44,8 @@ def test_valid_greedy_gives_up_after_its_tries(monkeypatch):
 
 
 def test_auto_takes_another_valid_start(monkeypatch):
-    # the first greedy start (run out of time: nothing placed) and the quick repair (here a no-op)
-    # leave every lesson unplaced; another greedy start is valid and is returned, without CP-SAT
+    # the first greedy start (run out of time: nothing placed) and the quick repair and swapping
+    # (here no-ops) leave every lesson unplaced; another greedy start is valid and is returned, without CP-SAT
     first = []
 
     def flaky(cp, **kwargs):
@@ -56,15 +56,16 @@ def test_auto_takes_another_valid_start(monkeypatch):
 
     monkeypatch.setattr(solver_mod, "greedy", flaky)
     monkeypatch.setattr(solver_mod, "repair", lambda st, rng, **kw: {})
+    monkeypatch.setattr(solver_mod, "hard_swaps", lambda st, rng, **kw: 0)
     res = solve(_school(), "auto", time_limit=20, seed=1, stop_when_feasible=True)
     phases = [p["phase"] for p in res.stats["phases"]]
     assert res.feasible
-    assert phases[:3] == ["greedy", "repair", "greedy-tries"] and "cpsat" not in phases
+    assert phases[:4] == ["greedy", "repair", "hard-swaps", "greedy-tries"] and "cpsat" not in phases
     assert res.stats["phases"][0]["unplaced"] == 24
 
 
 def test_auto_tries_swapping_starts_before_cpsat(monkeypatch):
-    # plain starts (and the repairs, here no-ops) leave every lesson unplaced; a start with fet-cl's
+    # plain starts (and the repairs and swapping, here no-ops) leave every lesson unplaced; a start with fet-cl's
     # recursive swapping is valid and is returned before CP-SAT runs
     seen = []
 
@@ -76,8 +77,32 @@ def test_auto_tries_swapping_starts_before_cpsat(monkeypatch):
 
     monkeypatch.setattr(solver_mod, "greedy", plain_fails)
     monkeypatch.setattr(solver_mod, "repair", lambda st, rng, **kw: {})
+    monkeypatch.setattr(solver_mod, "hard_swaps", lambda st, rng, **kw: 0)
     res = solve(_school(), "auto", time_limit=20, seed=1, stop_when_feasible=True)
     phases = [p["phase"] for p in res.stats["phases"]]
     assert res.feasible and "cpsat" not in phases
     assert phases[-1] == "swap-tries" and "greedy-tries" in phases
     assert seen[-1] == solver_mod.SWAP_CALLS and seen.count(0) == 1 + solver_mod.GREEDY_TRIES
+
+
+def test_auto_swaps_away_the_hard_limits_a_repair_leaves(monkeypatch):
+    # the first start breaks T's limits (three days of two lessons, two allowed, at least two a
+    # day) and the repair (a no-op here) leaves them: the hard-limit swapping moves a day's lessons
+    # and the timetable is valid before any other start or CP-SAT
+    from timetable.engine import Limit, Teacher
+    from timetable.engine.core import state_from_solution
+
+    limits = (Limit("max_days_weekly", 2, hard=True), Limit("min_hours_daily", 2, hard=True))
+    p = Problem(
+        days=3,
+        periods=3,
+        courses=[Course("a", teacher="T", lessons=6, groups=("Q",), needs_room=False)],
+        teachers={"T": Teacher("T", limits=limits)},
+    )
+    bad = {("a", k): (k // 2, k % 2, None) for k in range(6)}
+    monkeypatch.setattr(solver_mod, "greedy", lambda cp, **kw: state_from_solution(cp, bad))
+    monkeypatch.setattr(solver_mod, "repair", lambda st, rng, **kw: {})
+    res = solve(p, "auto", time_limit=20, seed=1, stop_when_feasible=True)
+    phases = [p["phase"] for p in res.stats["phases"]]
+    assert res.feasible and phases == ["greedy", "repair", "hard-swaps"]
+    assert res.stats["hard-swaps"][0] >= 1

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from timetable.engine import Course, Problem, Spread, evaluate
-from timetable.engine.core import Compiled, state_from_solution
+from timetable.engine import Course, Limit, Problem, Spread, Teacher, evaluate
+from timetable.engine.core import HARD_W, UNPLACED_W, Compiled, state_from_solution
 from timetable.engine.greedy import greedy
 from timetable.engine.kernel import kernel_problem, kernel_state, supported
 from timetable.engine.kgreedy import NG, k_ejection
@@ -215,4 +215,185 @@ def test_greedy_with_swapping_legal_and_deterministic():
     assert a.snapshot() == b.snapshot()
     ev = evaluate(p, a.solution())
     assert [v for v in ev.hard if v.kind in CLASHES] == []
+    assert a.cost == pytest.approx(a.recompute_cost())
+
+
+# ---- hard limits as conflicts (fet-cl): swapping that breaks no teacher or group limit --------
+
+
+def _swap_hard(cp, state, i, calls=50, seed=1):
+    """k_swap in hard mode on a kernel copy of ``state``: (placed?, starts, rooms, cost)."""
+    from timetable.engine.kernel import state_arrays
+    from timetable.engine.kgreedy import X_STAMP, k_swap, swap_work
+
+    I, F = kernel_problem(cp)  # noqa: E741
+    S, SF = kernel_state(state)
+    tabu, ctx, J, TL, FR, CT, CR, CS, CONF, NJ, NLO, NHI = swap_work(cp, calls, hard=True)
+    ctx[X_STAMP] = 1
+    sw = np.asarray([float(w >= HARD_W) for w in cp.sp_w] or [0.0])
+    rs = np.array([seed * 2 + 1], dtype=np.uint64)
+    ok = k_swap(I, F, S, SF, i, sw, True, tabu, ctx, J, TL, FR, CT, CR, CS, CONF, NJ, NLO, NHI, rs)
+    start, room = state_arrays(I, S)
+    return ok, start.tolist(), room.tolist(), SF[0]
+
+
+def _max_days_school():
+    # T may work one day and teaches x and y; y is on day 0, and w (group Q, as x) holds day 0's
+    # other period: day 1 is free for x but breaks T's limit; day 0 needs a lesson moved
+    courses = [
+        Course("x", teacher="T", lessons=1, groups=("Q",), needs_room=False),
+        Course("y", teacher="T", lessons=1, groups=("R",), needs_room=False),
+        Course("w", teacher="U", lessons=1, groups=("Q",), needs_room=False),
+    ]
+    teachers = {"T": Teacher("T", limits=(Limit("max_days_weekly", 1, hard=True),))}
+    p = Problem(days=2, periods=2, courses=courses, teachers=teachers)
+    cp = Compiled(p)
+    return p, cp, state_from_solution(cp, {("y", 0): (0, 0, None), ("w", 0): (0, 1, None)})
+
+
+def test_hard_swap_moves_a_lesson_to_keep_a_teachers_days():
+    p, cp, state = _max_days_school()
+    x, y = cp.lesson_index[("x", 0)], cp.lesson_index[("y", 0)]
+    for seed in range(5):
+        ok, start, room, cost = _swap_hard(cp, state, x, seed=seed)
+        # x beside y (w moved to day 1, or y beside w), or on day 1 with y moved there
+        assert ok and start[x] // 2 == start[y] // 2
+        after = state_from_solution(cp, {})
+        after.load(start, room)
+        assert evaluate(p, after.solution()).hard == [] and cost == pytest.approx(after.cost)
+    # without hard limits as conflicts x takes the free day and T works two days
+    ok, start, room, _cost = _swap(cp, state, x)
+    after = state_from_solution(cp, {})
+    after.load(start, room)
+    assert ok and start[x] // 2 == 1
+    assert [v.kind for v in evaluate(p, after.solution()).hard] == ["limit"]
+
+
+def test_hard_swap_takes_out_a_lesson_over_a_teachers_daily_hours():
+    # T teaches at most 2 periods a day; y and z fill day 0's first two, and x may only take its
+    # third: no lesson clashes with x there, but one of y and z must go to day 1
+    only_third = frozenset({(0, 0), (0, 1), (1, 0), (1, 1), (1, 2)})
+    courses = [
+        Course("x", teacher="T", lessons=1, groups=("Q",), needs_room=False, unavailable=only_third),
+        Course("y", teacher="T", lessons=1, groups=("R",), needs_room=False),
+        Course("z", teacher="T", lessons=1, groups=("S",), needs_room=False),
+    ]
+    teachers = {"T": Teacher("T", limits=(Limit("max_hours_daily", 2, hard=True),))}
+    p = Problem(days=2, periods=3, courses=courses, teachers=teachers)
+    cp = Compiled(p)
+    state = state_from_solution(cp, {("y", 0): (0, 0, None), ("z", 0): (0, 1, None)})
+    x = cp.lesson_index[("x", 0)]
+    for seed in range(5):
+        ok, start, room, _cost = _swap_hard(cp, state, x, seed=seed)
+        after = state_from_solution(cp, {})
+        after.load(start, room)
+        assert ok and start[x] == 2 and after.unplaced == 0 and evaluate(p, after.solution()).hard == []
+    ok, start, room, _cost = _swap(cp, state, x)
+    after = state_from_solution(cp, {})
+    after.load(start, room)
+    assert ok and [v.kind for v in evaluate(p, after.solution()).hard] == ["limit"]
+
+
+@st.composite
+def problems_with_limits(draw):
+    p = draw(small_problems())
+    kinds = ["max_days_weekly", "max_gaps_daily", "min_hours_daily", "max_hours_daily", "max_gaps_weekly"]
+    teachers = {}
+    for t in ("t0", "t1", "t2"):
+        lims = tuple(
+            Limit(k, draw(st.integers(0, 2)) + (k != "max_gaps_daily" and k != "max_gaps_weekly"), hard=True)
+            for k in draw(st.sets(st.sampled_from(kinds), max_size=2))
+        )
+        teachers[t] = Teacher(t, limits=lims)
+    p.teachers = teachers
+    return p
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems_with_limits(), st.integers(0, 100))
+def test_property_hard_swap_breaks_no_more_limits_or_changes_nothing(problem, seed):
+    cp = Compiled(problem)
+    state = greedy(cp, seed=seed)
+    rng = random.Random(seed)
+    placed = [i for i in cp.movable if state.start[i] >= 0]
+    for i in rng.sample(placed, k=min(3, len(placed))):
+        state.remove(i)
+        before = state.snapshot()
+        cost0 = state.cost
+        ok, start, room, cost = _swap_hard(cp, state, i, calls=rng.choice([1, 5, 50]), seed=seed)
+        if not ok:
+            assert (start, room) == before and cost == pytest.approx(cost0)
+            continue
+        assert start[i] >= 0 and all(start[j] >= 0 for j in range(cp.N) if before[0][j] >= 0)
+        state.load(start, room)
+        assert [v for v in evaluate(problem, state.solution()).hard if v.kind in CLASHES] == []
+        assert cost == pytest.approx(state.cost)
+        # one more lesson placed, and no hard limit broken on the way (soft costs here are a few units)
+        assert cost - (cost0 - UNPLACED_W) < 0.1 * HARD_W
+
+
+def _days_and_hours_school():
+    # T works at most 2 days, at least 2 periods a day, and has two lessons on each of 3 days: one
+    # lesson moved alone leaves a day of one period; the day's two lessons move together
+    courses = [Course("a", teacher="T", lessons=6, groups=("Q",), needs_room=False)]
+    limits = (Limit("max_days_weekly", 2, hard=True), Limit("min_hours_daily", 2, hard=True))
+    p = Problem(days=3, periods=3, courses=courses, teachers={"T": Teacher("T", limits=limits)})
+    cp = Compiled(p)
+    sol = {("a", k): (k // 2, k % 2, None) for k in range(6)}
+    return p, cp, state_from_solution(cp, sol)
+
+
+def test_hard_swaps_moves_a_day_of_lessons():
+    from timetable.engine.kgreedy import hard_swaps
+
+    p, cp, state = _days_and_hours_school()
+    assert [v.kind for v in evaluate(p, state.solution()).hard] == ["limit"]
+    for seed in range(4):
+        st0 = state_from_solution(cp, state.solution())
+        assert hard_swaps(st0, random.Random(seed)) >= 1
+        assert st0.unplaced == 0 and evaluate(p, st0.solution()).hard == []
+        assert st0.cost == pytest.approx(st0.recompute_cost())
+
+
+def test_hard_swaps_places_what_is_unplaced_and_leaves_a_valid_timetable_alone():
+    from timetable.engine.kgreedy import hard_swaps
+
+    p, cp, _state = _days_and_hours_school()
+    partial = state_from_solution(cp, {("a", 0): (0, 0, None)})
+    assert hard_swaps(partial, random.Random(0)) >= 5
+    assert partial.unplaced == 0 and evaluate(p, partial.solution()).hard == []
+    valid = greedy(Compiled(_school_without_limits()), seed=0)
+    assert valid.cost < HARD_W and hard_swaps(valid, random.Random(0)) == 0
+
+
+def _school_without_limits():
+    return Problem(days=2, periods=2, courses=[Course("a", teacher="T", lessons=2, needs_room=False)])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems_with_limits(), st.integers(0, 100))
+def test_property_hard_swaps_never_raises_the_cost(problem, seed):
+    from timetable.engine.kgreedy import hard_swaps
+
+    cp = Compiled(problem)
+    state = greedy(cp, seed=seed)
+    before = state.cost
+    placed = state.snapshot()
+    hard_swaps(state, random.Random(seed))
+    assert state.cost <= before + 1e-6
+    assert state.cost == pytest.approx(state.recompute_cost())
+    assert all(state.start[i] >= 0 for i in range(cp.N) if placed[0][i] >= 0)
+    assert [v for v in evaluate(problem, state.solution()).hard if v.kind in CLASHES] == []
+
+
+def test_greedy_with_hard_swapping_legal_and_deterministic():
+    from .test_engine import random_problem
+
+    p = random_problem(n_courses=30, seed=4, periods=5)
+    p.teachers = {f"t{k}": Teacher(f"t{k}", limits=(Limit("max_days_weekly", 3, hard=True),)) for k in range(10)}
+    cp = Compiled(p)
+    a = greedy(cp, seed=3, swap_calls=20, swap_hard=True)
+    b = greedy(cp, seed=3, swap_calls=20, swap_hard=True)
+    assert a.snapshot() == b.snapshot()
+    assert [v for v in evaluate(p, a.solution()).hard if v.kind in CLASHES] == []
     assert a.cost == pytest.approx(a.recompute_cost())
