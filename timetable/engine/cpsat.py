@@ -327,7 +327,13 @@ def cpsat_improve(
     should_stop=None,
     workers: int = 2,
     feasibility_only: bool = False,
+    settle=None,
 ) -> tuple[State, dict]:
+    """CP-SAT from ``st``: the times (every lesson placed as a constraint first), then the rooms;
+    returns the new State and what each model did. ``feasibility_only``: hard constraints only,
+    then fewer breaks of the hard limits the first model does not hold; ``settle(state)``, if given,
+    is tried on the first model's timetable before that (it may change the state in place) and
+    ends the search when it returns true."""
     t_begin = time.monotonic()
     pb = cp.problem
     W = pb.weights
@@ -348,6 +354,9 @@ def cpsat_improve(
             for u in range(t, t + cp.ldur[i]):
                 locked_r.add((st.room[i], u))
     tag = _lesson_tags(cp)
+    # a feasibility run wants a room for every lesson, not the best rooms: stop once they stall (the
+    # room model of a school of 900 lessons ran to the time limit, 44 s, at FEASIBLE)
+    rooms_stall = CP_STALL if feasibility_only else None
 
     limit_over: list = []  # amounts over the limits the last model built minimises
 
@@ -507,6 +516,27 @@ def cpsat_improve(
     solver, status = _run(m, budget_times * 0.6, seed, workers, should_stop, lp=not feasibility_only)
     info["all_placed_status"] = solver.status_name(status)
     info["all_placed_seconds"] = round(time.monotonic() - t_model, 2)
+    if feasibility_only and status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and settle is not None:
+        # what this model leaves (gaps, minimum hours) is often a few moves for the local search
+        # (Brazil-more-difficult: 0.01-0.2 s, where the model below takes 1-2 s)
+        first = _timetable(
+            cp,
+            st,
+            solver,
+            x,
+            groups,
+            locked_r,
+            time_limit - (time.monotonic() - t_begin),
+            seed,
+            workers,
+            should_stop,
+            info,
+            stall=rooms_stall,
+        )
+        if settle(first):
+            info["settled_seconds"] = round(time.monotonic() - t_model, 2)
+            info["times_status"] = solver.status_name(status)
+            return first, info
     if feasibility_only and status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and not (should_stop and should_stop()):
         # then, from that timetable, fewer breaks of the hard limits the model does not hold (gaps,
         # minimum hours on working days); it stops once better timetables stop coming, and the local
@@ -529,6 +559,31 @@ def cpsat_improve(
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return st, info
     info["times_objective"] = solver.objective_value
+    left = time_limit - (time.monotonic() - t_begin)
+    return _timetable(
+        cp, st, solver, x, groups, locked_r, left, seed, workers, should_stop, info, stall=rooms_stall
+    ), info
+
+
+def _timetable(
+    cp: Compiled,
+    st: State,
+    solver,
+    x: dict,
+    groups: dict,
+    locked_r: set,
+    seconds: float,
+    seed,
+    workers,
+    should_stop,
+    info: dict,
+    stall: float | None = None,
+) -> State:
+    """The times CP-SAT chose, with rooms from an assignment model (within ``seconds``; with
+    ``stall``, stopped once better assignments stop coming), as a State; lessons it cannot seat go
+    back to the greedy."""
+    T = cp.T
+    locked = cp.locked
     # lessons -> starts (lessons that keep their start keep their room hint)
     new_start = {}
     for gkey, lessons in groups.items():
@@ -579,8 +634,7 @@ def cpsat_improve(
         if len(vs) > 1:
             rm.add(sum(vs) <= 1)
     rm.minimize(BIG * 1000 * sum(unassigned) + sum(robj))
-    left = time_limit - (time.monotonic() - t_begin)
-    rsolver, rstatus = _run(rm, max(0.5, left), seed, workers, should_stop)
+    rsolver, rstatus = _run(rm, max(0.5, seconds), seed, workers, should_stop, stall=stall)
     info["rooms_status"] = rsolver.status_name(rstatus)
     info["rooms_seconds"] = round(time.monotonic() - t_rooms, 2)
     new = State(cp)
@@ -602,4 +656,4 @@ def cpsat_improve(
     if new.unplaced:
         new = greedy(cp, seed=seed, state=new, repair_budget=5 * cp.N)
     info["unplaced"] = new.unplaced
-    return new, info
+    return new

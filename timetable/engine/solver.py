@@ -32,6 +32,9 @@ SWAP_CALLS = 20
 # violation (Lom: the 1-2 violations the annealing leaves, fixed in 0.01-0.03 s); at most this
 # share of the time limit
 HARD_SWAPS_SHARE = 0.02
+# CP-SAT straight after the quick repair when all it leaves are broken limits, in at most this share
+EARLY_CPSAT_SHARE = 0.1
+SETTLE_PATIENCE = 0.1  # the repair of CP-SAT's first timetable (see cpsat_improve's ``settle``)
 
 
 @dataclass
@@ -128,6 +131,19 @@ def solve(
         st = greedy(cp, seed=seed, deadline=clock.deadline, should_stop=should_stop)
         phase("greedy", st, t)
 
+    def settle(state):
+        # the first CP-SAT timetable of a feasibility run, before CP-SAT minimises the limits it
+        # does not hold: a short repair and the hard-limit swapping often settle them at once
+        repair(
+            state,
+            rng,
+            deadline=time.monotonic() + 0.3 * clock.left(),
+            patience=SETTLE_PATIENCE * grow,
+            should_stop=should_stop,
+        )
+        hard_swaps(state, rng, deadline=time.monotonic() + HARD_SWAPS_SHARE * (clock.deadline - clock.t0))
+        return feasible(state)
+
     def run_cpsat(state, budget, feasibility_only, seed):
         from .cpsat import cpsat_improve
 
@@ -140,6 +156,7 @@ def solve(
             should_stop=should_stop,
             workers=workers,
             feasibility_only=feasibility_only,
+            settle=settle if feasibility_only else None,
         )
         stats.setdefault("cpsat", []).append(info)
         if (new.unplaced, new.cost) <= (state.unplaced, state.cost):
@@ -199,6 +216,10 @@ def solve(
             # a short repair settles a start that is nearly valid (Oradea: 0.05-0.1 s)
             run_repair("repair", min(0.3 * clock.left(), 20.0 * grow), patience=QUICK_PATIENCE)
             run_hard_swaps()
+        if not feasible(st) and not clock.stopped() and only_limits_broken(problem, st):
+            # a teacher's or group's days, hours or gaps: the annealing has no move for a whole day of
+            # lessons, and CP-SAT's first model holds them (Brazil-more-difficult: 0.2 s)
+            st = run_cpsat(st, min(0.5 * clock.left(), EARLY_CPSAT_SHARE * time_limit), True, seed + attempt)
         if not feasible(st) and not clock.stopped():
             st = tries("greedy-tries", st, GREEDY_TRIES, GREEDY_SHARE, 0)
         if not feasible(st) and not clock.stopped():
@@ -271,6 +292,14 @@ def valid_greedy(
         if clock.stopped() or time.monotonic() - t0 > share * (clock.deadline - clock.t0):
             return None
     return None
+
+
+def only_limits_broken(problem: Problem, st: State) -> bool:
+    """Every lesson placed, and every hard violation a teacher's or group's limit."""
+    if st.unplaced:
+        return False
+    kinds = {v.kind for v in evaluate(problem, st.solution()).hard}
+    return kinds == {"limit"}
 
 
 def finish(problem: Problem, cp: Compiled, st: State, stats: dict) -> Result:

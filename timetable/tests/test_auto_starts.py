@@ -106,3 +106,42 @@ def test_auto_swaps_away_the_hard_limits_a_repair_leaves(monkeypatch):
     phases = [p["phase"] for p in res.stats["phases"]]
     assert res.feasible and phases == ["greedy", "repair", "hard-swaps"]
     assert res.stats["hard-swaps"][0] >= 1
+
+
+def _days_start():
+    from timetable.engine import Limit, Teacher
+
+    limits = (Limit("max_days_weekly", 2, hard=True), Limit("min_hours_daily", 2, hard=True))
+    p = Problem(
+        days=3,
+        periods=3,
+        courses=[Course("a", teacher="T", lessons=6, groups=("Q",), needs_room=False)],
+        teachers={"T": Teacher("T", limits=limits)},
+    )
+    return p, {("a", k): (k // 2, k % 2, None) for k in range(6)}
+
+
+def test_only_limits_broken():
+    from timetable.engine.core import state_from_solution
+
+    p, bad = _days_start()
+    cp = Compiled(p)
+    assert solver_mod.only_limits_broken(p, state_from_solution(cp, bad))
+    del bad[("a", 5)]
+    assert not solver_mod.only_limits_broken(p, state_from_solution(cp, bad))  # a lesson unplaced
+    assert not solver_mod.only_limits_broken(p, greedy(Compiled(_school()), seed=0))  # nothing broken
+
+
+def test_auto_runs_cpsat_first_when_only_limits_are_broken(monkeypatch):
+    # the repair and the hard-limit swapping (no-ops here) leave T's days broken: CP-SAT, whose first
+    # model holds them, runs before any other greedy start
+    from timetable.engine.core import state_from_solution
+
+    p, bad = _days_start()
+    monkeypatch.setattr(solver_mod, "greedy", lambda cp, **kw: state_from_solution(cp, bad))
+    monkeypatch.setattr(solver_mod, "repair", lambda st, rng, **kw: {})
+    monkeypatch.setattr(solver_mod, "hard_swaps", lambda st, rng, **kw: 0)
+    res = solve(p, "auto", time_limit=20, seed=1, stop_when_feasible=True)
+    phases = [p["phase"] for p in res.stats["phases"]]
+    assert res.feasible and phases[:4] == ["greedy", "repair", "hard-swaps", "cpsat"]
+    assert "greedy-tries" not in phases

@@ -206,3 +206,34 @@ def test_property_gap_count_matches_day_features(day, as_constants):
     assert solver.solve(m) == cp_model.OPTIMAL
     bits = [kind == "lesson" for kind in day]
     assert solver.value(gaps) == day_features(bits, [kind == "blocked" for kind in day])[1]
+
+
+def _days_school():
+    # T may work two days, at least two periods on each; six lessons
+    limits = (Limit("max_days_weekly", 2, hard=True), Limit("min_hours_daily", 2, hard=True))
+    courses = [Course("a", teacher="T", lessons=6, groups=("Q",), needs_room=False)]
+    return Problem(days=3, periods=3, courses=courses, teachers={"T": Teacher("T", limits=limits)}, weights=W)
+
+
+def test_cpsat_settles_its_first_timetable_when_asked():
+    cp = Compiled(_days_school())
+    start = greedy(cp, seed=0)
+    seen = []
+
+    def settle(state):
+        seen.append(state)
+        return True
+
+    st_, info = cpsat_improve(cp, start, time_limit=10, seed=0, workers=1, feasibility_only=True, settle=settle)
+    assert len(seen) == 1 and st_ is seen[0] and "settled_seconds" in info and st_.unplaced == 0
+    # the first model holds the days: T works two of them
+    assert len({t // 3 for t in st_.start}) == 2
+
+
+def test_cpsat_goes_on_when_its_first_timetable_does_not_settle():
+    cp = Compiled(_days_school())
+    st_, info = cpsat_improve(
+        cp, greedy(cp, seed=0), time_limit=10, seed=0, workers=1, feasibility_only=True, settle=lambda s: False
+    )
+    assert "settled_seconds" not in info and st_.unplaced == 0
+    assert evaluate(cp.problem, st_.solution()).hard == []  # the limits model keeps the minimum hours too
