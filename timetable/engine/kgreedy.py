@@ -38,15 +38,12 @@ from .kernel import (
     H_LSPIDX,
     H_LSPPTR,
     H_LSPTR,
-    H_MOVABLE,
-    H_NMOV,
     H_P,
     H_S_EOCC,
     H_S_MASK,
     H_S_ROCC,
     H_S_ROOM,
     H_S_START,
-    H_S_UNPL,
     H_SFSP,
     H_SPCONS,
     H_SPIDX,
@@ -609,14 +606,13 @@ def _move_group(I, F, S, SF, g, m, avoid_t, avoid_d, strength, W, rs):  # noqa: 
 
 
 @njit(cache=True)
-def k_place_unplaced(I, F, S, SF, strength, W, rs):  # noqa: E741
-    """Each unplaced movable lesson placed by :func:`k_swap` (hard limits as conflicts), kept when
-    the cost falls by a hard unit's share; returns the lessons placed."""
+def k_place_unplaced(I, F, S, SF, strength, W, lessons, rs):  # noqa: E741
+    """Each unplaced lesson of ``lessons`` placed by :func:`k_swap` (hard limits as conflicts), kept
+    when the cost falls by a hard unit's share; returns the lessons placed."""
     tabu, ctx, J, TL, FR, CT, CR, CS, CONF, NJ, NLO, NHI = W
     st0 = I[H_S_START]
     placed = 0
-    for q in range(I[H_NMOV]):
-        x = I[I[H_MOVABLE] + q]
+    for x in lessons:
         if S[st0 + x] >= 0:
             continue
         c0 = SF[SF_COST]
@@ -697,11 +693,16 @@ def hard_swaps(st, rng, deadline: float | None = None, calls: int = 20, passes: 
     def late():
         return deadline is not None and time.monotonic() > deadline
 
+    start0 = int(I[H_S_START])
+
     moved = 0
     for _ in range(passes):
         before = moved
-        if S[I[H_S_UNPL]] > 0:
-            moved += k_place_unplaced(I, F, S, SF, strength, W, rs)
+        # one lesson per call: a placement can take 0.1 s on a school of 1500 lessons
+        for x in [i for i in cp.movable if S[start0 + i] < 0]:
+            if late():
+                break
+            moved += k_place_unplaced(I, F, S, SF, strength, W, np.array([x], dtype=np.int64), rs)
         hot = shuffle(Wk[W_HOT, : k_hot(I, F, S, SF, Wk)])
         for lo in range(0, len(hot), CHUNK):
             if late() or SF[SF_COST] < HARD_W:
@@ -720,7 +721,8 @@ def hard_swaps(st, rng, deadline: float | None = None, calls: int = 20, passes: 
     return moved
 
 
-@njit(cache=True)
+# without the GIL: auto runs greedy starts on two threads (solver.valid_greedy)
+@njit(cache=True, nogil=True)
 def k_place(I, F, S, SF, queue, failed, cnt, ejected, strength, kept, G, rs, max_steps, W):  # noqa: E741
     """``greedy._place`` for at most ``max_steps`` lessons of the queue (``queue[:cnt[C_QN]]``,
     popped from the end); lessons it cannot place go to ``failed[:cnt[C_FN]]``. The budgets are

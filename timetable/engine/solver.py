@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .core import HARD_W, Compiled, State
@@ -31,7 +33,7 @@ SWAP_CALLS = 20
 # fet-cl's swapping with those limits as conflicts, for the unplaced lessons and those in a
 # violation (Lom: the 1-2 violations the annealing leaves, fixed in 0.01-0.03 s); at most this
 # share of the time limit
-HARD_SWAPS_SHARE = 0.02
+HARD_SWAPS_SHARE = 0.005
 # CP-SAT straight after the quick repair when all it leaves are broken limits, in at most this share
 EARLY_CPSAT_SHARE = 0.1
 SETTLE_PATIENCE = 0.1  # the repair of CP-SAT's first timetable (see cpsat_improve's ``settle``)
@@ -191,7 +193,7 @@ def solve(
 
     def tries(name, state, n, share, swap_calls):
         t = time.monotonic()
-        other = valid_greedy(cp, rng, clock, n, share, swap_calls)
+        other = valid_greedy(cp, rng, clock, n, share, swap_calls, threads=max(1, workers))
         state = state if other is None else other
         phase(name, state, t)
         return state
@@ -275,23 +277,51 @@ def valid_greedy(
     tries: int = GREEDY_TRIES,
     share: float = GREEDY_SHARE,
     swap_calls: int = 0,
+    threads: int = 1,
 ) -> State | None:
     """A greedy start that breaks no hard constraint, from up to ``tries`` other seeds within
-    ``share`` of the time limit (``swap_calls``: see :func:`greedy`); None if none does."""
+    ``share`` of the time limit (``swap_calls``: see :func:`greedy`); None if none does. With
+    ``threads``, that many starts run at once (the compiled greedy releases the GIL); the first
+    valid one in seed order wins, so the result is the one-thread result."""
     t0 = time.monotonic()
-    for _ in range(tries):
-        st = greedy(
-            cp,
-            seed=rng.getrandbits(31),
-            deadline=clock.deadline,
-            should_stop=clock.should_stop,
-            swap_calls=swap_calls,
-        )
-        if st.cost < HARD_W:
-            return st
-        if clock.stopped() or time.monotonic() - t0 > share * (clock.deadline - clock.t0):
+    seeds = [rng.getrandbits(31) for _ in range(tries)]
+    done = threading.Event()  # tells the starts still running to stop
+
+    def stop():
+        return done.is_set() or bool(clock.should_stop and clock.should_stop())
+
+    def start(seed):
+        return greedy(cp, seed=seed, deadline=clock.deadline, should_stop=stop, swap_calls=swap_calls)
+
+    def over():
+        return clock.stopped() or time.monotonic() - t0 > share * (clock.deadline - clock.t0)
+
+    if threads <= 1:
+        for seed in seeds:
+            st = start(seed)
+            if st.cost < HARD_W:
+                return st
+            if over():
+                return None
+        return None
+    # a pipeline, not batches: a start begins as soon as a thread is free, and the starts are
+    # judged in seed order as they finish
+    with ThreadPoolExecutor(threads) as pool:
+        running = {k: pool.submit(start, seeds[k]) for k in range(min(threads, tries))}
+        nxt = len(running)
+        try:
+            for k in range(tries):
+                st = running.pop(k).result()
+                if st.cost < HARD_W:
+                    return st
+                if over():
+                    return None
+                if nxt < tries:
+                    running[nxt] = pool.submit(start, seeds[nxt])
+                    nxt += 1
             return None
-    return None
+        finally:
+            done.set()
 
 
 def only_limits_broken(problem: Problem, st: State) -> bool:

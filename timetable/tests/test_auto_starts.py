@@ -145,3 +145,35 @@ def test_auto_runs_cpsat_first_when_only_limits_are_broken(monkeypatch):
     phases = [p["phase"] for p in res.stats["phases"]]
     assert res.feasible and phases[:4] == ["greedy", "repair", "hard-swaps", "cpsat"]
     assert "greedy-tries" not in phases
+
+
+def test_valid_greedy_on_two_threads_returns_the_one_thread_start():
+    # starts run two at a time, and are judged in seed order: the same start wins
+    cp = Compiled(_school())
+    for swap_calls in (0, 20):
+        one = solver_mod.valid_greedy(cp, random.Random(5), solver_mod._Clock(10, None, None), swap_calls=swap_calls)
+        two = solver_mod.valid_greedy(
+            cp, random.Random(5), solver_mod._Clock(10, None, None), swap_calls=swap_calls, threads=2
+        )
+        assert one is not None and two is not None and one.snapshot() == two.snapshot()
+    over = Compiled(_overloaded())
+    clock = solver_mod._Clock(60, None, None)
+    assert solver_mod.valid_greedy(over, random.Random(0), clock, threads=2) is None
+
+
+def test_valid_greedy_threads_judge_starts_in_seed_order(monkeypatch):
+    # the second seed's start is valid and finishes first; the first seed's, slower, is valid too
+    # and wins, as it would on one thread
+    import time as time_mod
+
+    cp = Compiled(_school())
+    seeds = [random.Random(9).getrandbits(31) for _ in range(2)]
+
+    def slow_first(cp_, **kwargs):
+        if kwargs["seed"] == seeds[0]:
+            time_mod.sleep(0.2)
+        return greedy(cp_, **kwargs)
+
+    monkeypatch.setattr(solver_mod, "greedy", slow_first)
+    st = solver_mod.valid_greedy(cp, random.Random(9), solver_mod._Clock(10, None, None), tries=2, threads=2)
+    assert st is not None and st.snapshot() == greedy(cp, seed=seeds[0]).snapshot()
