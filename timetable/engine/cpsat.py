@@ -537,6 +537,8 @@ def cpsat_improve(
             info["settled_seconds"] = round(time.monotonic() - t_model, 2)
             info["times_status"] = solver.status_name(status)
             return first, info
+    else:
+        first = None
     if feasibility_only and status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and not (should_stop and should_stop()):
         # then, from that timetable, fewer breaks of the hard limits the model does not hold (gaps,
         # minimum hours on working days); it stops once better timetables stop coming, and the local
@@ -557,12 +559,13 @@ def cpsat_improve(
     info["times_status"] = solver.status_name(status)
     info["times_seconds"] = round(time.monotonic() - t_begin, 2)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return st, info
+        return (st if first is None else first), info
     info["times_objective"] = solver.objective_value
     left = time_limit - (time.monotonic() - t_begin)
-    return _timetable(
-        cp, st, solver, x, groups, locked_r, left, seed, workers, should_stop, info, stall=rooms_stall
-    ), info
+    new = _timetable(cp, st, solver, x, groups, locked_r, left, seed, workers, should_stop, info, stall=rooms_stall)
+    if first is not None and (first.unplaced, first.cost) < (new.unplaced, new.cost):
+        return first, info  # the settled first timetable was the better one
+    return new, info
 
 
 def _timetable(

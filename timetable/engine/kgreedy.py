@@ -13,6 +13,12 @@ the lesson.
 
 The queue is processed in chunks of steps, so the caller checks its deadline and ``should_stop``
 between them.
+
+Also fet-cl's recursive swapping (:func:`k_swap`), tried before an ejection. In its hard mode a
+place that breaks a hard limit (a teacher's or group's days, hours or gaps, consecutive lessons) is
+not free: the lessons whose removal undoes the rise are displaced too (:func:`_hard_fix`).
+:func:`hard_swaps` uses it as a repair: it places what is unplaced and moves the lessons, and the
+days of lessons, in a hard violation.
 """
 
 from __future__ import annotations

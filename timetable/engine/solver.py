@@ -34,8 +34,11 @@ SWAP_CALLS = 20
 # violation (Lom: the 1-2 violations the annealing leaves, fixed in 0.01-0.03 s); at most this
 # share of the time limit
 HARD_SWAPS_SHARE = 0.005
-# CP-SAT straight after the quick repair when all it leaves are broken limits, in at most this share
-EARLY_CPSAT_SHARE = 0.1
+# CP-SAT straight after the quick repair when all it leaves, every lesson placed, are of these kinds:
+# teachers' and groups' limits, lessons of a day not one after the other (Brazil-more-difficult,
+# Shipena, Germany's secondary school; not the broken hard spreads of Kalenga 2017, where CP-SAT is
+# undecided after 20 s and the swapping starts settle it)
+EARLY_CPSAT_KINDS = {"limit", "consecutive"}
 SETTLE_PATIENCE = 0.1  # the repair of CP-SAT's first timetable (see cpsat_improve's ``settle``)
 
 
@@ -91,19 +94,23 @@ def solve(
     ``greedy``: constructor only (fast). ``cpsat``: CP-SAT times model then a room assignment model,
     warm-started from the greedy. ``local``: greedy (or ``initial``) then simulated annealing.
     ``auto``: greedy → a short repair by annealing on the hard-violation scale (Kempe chains,
-    conflict-directed) → other greedy starts until one is valid (:func:`valid_greedy`) → a longer
-    repair → greedy starts with fet-cl's recursive swapping → CP-SAT if still infeasible (all
-    lessons placed as a constraint first) → repair of what CP-SAT does not model → simulated
-    annealing until the time limit.
+    conflict-directed) → fet-cl's swapping with the hard limits as conflicts, for what is unplaced
+    or in a violation (:func:`timetable.engine.kgreedy.hard_swaps`) → CP-SAT at once if only
+    teachers' or groups' limits are broken → other greedy starts until one is valid
+    (:func:`valid_greedy`, on ``workers`` threads) → a longer repair and the swapping again →
+    greedy starts with fet-cl's recursive swapping → CP-SAT if still infeasible (all lessons placed
+    as a constraint first; its first timetable settled by a short repair and the swapping) → repair
+    of what CP-SAT does not model → simulated annealing until the time limit.
 
     ``progress(placed, best_cost, elapsed)`` is called periodically (``best_cost`` is ``None`` while
     lessons are unplaced); ``should_stop()`` returning true cancels and returns the best so far.
     With ``max_iterations`` the local search follows an iteration budget instead of the clock, so a
     run is reproducible for a seed whenever it ends before the time limit. ``stop_when_feasible``
     returns the first timetable that breaks no hard constraint (as FET does). ``workers``: cores
-    to use — CP-SAT's search workers, and for the final annealing of a run of at least
-    ``PARALLEL_MIN_SECONDS`` on the clock, ``workers - 1`` independent runs with other seeds in
-    helper processes (:mod:`timetable.engine.parallel`), the best timetable winning.
+    to use — CP-SAT's search workers, the threads of the other greedy starts, and for the final
+    annealing of a run of at least ``PARALLEL_MIN_SECONDS`` on the clock, ``workers - 1``
+    independent runs with other seeds in helper processes (:mod:`timetable.engine.parallel`), the
+    best timetable winning.
 
     The annealing runs on the compiled kernel (:mod:`timetable.engine.kernel`, Numba) whenever it
     supports the problem, else on the pure-Python reference loop; ``stats["local"]["engine"]`` says
@@ -218,10 +225,11 @@ def solve(
             # a short repair settles a start that is nearly valid (Oradea: 0.05-0.1 s)
             run_repair("repair", min(0.3 * clock.left(), 20.0 * grow), patience=QUICK_PATIENCE)
             run_hard_swaps()
-        if not feasible(st) and not clock.stopped() and only_limits_broken(problem, st):
+        early = not feasible(st) and not clock.stopped() and only_limits_broken(problem, st)
+        if early:
             # a teacher's or group's days, hours or gaps: the annealing has no move for a whole day of
             # lessons, and CP-SAT's first model holds them (Brazil-more-difficult: 0.2 s)
-            st = run_cpsat(st, min(0.5 * clock.left(), EARLY_CPSAT_SHARE * time_limit), True, seed + attempt)
+            st = run_cpsat(st, 0.5 * clock.left(), True, seed + attempt)
         if not feasible(st) and not clock.stopped():
             st = tries("greedy-tries", st, GREEDY_TRIES, GREEDY_SHARE, 0)
         if not feasible(st) and not clock.stopped():
@@ -229,7 +237,7 @@ def solve(
             run_hard_swaps()
         if not feasible(st) and not clock.stopped():
             st = tries("swap-tries", st, SWAP_TRIES, SWAP_SHARE, SWAP_CALLS)
-        if not feasible(st) and not clock.stopped():
+        if not feasible(st) and not clock.stopped() and not early:
             st = run_cpsat(st, 0.5 * clock.left(), feasibility_only=True, seed=seed + attempt)
         if not feasible(st) and not clock.stopped():
             # what CP-SAT leaves (gaps, minimum hours, spreads over part of a course) to the local search
@@ -304,8 +312,7 @@ def valid_greedy(
             if over():
                 return None
         return None
-    # a pipeline, not batches: a start begins as soon as a thread is free, and the starts are
-    # judged in seed order as they finish
+    # the starts are judged in seed order; each judged start makes room for the next seed's
     with ThreadPoolExecutor(threads) as pool:
         running = {k: pool.submit(start, seeds[k]) for k in range(min(threads, tries))}
         nxt = len(running)
@@ -325,11 +332,12 @@ def valid_greedy(
 
 
 def only_limits_broken(problem: Problem, st: State) -> bool:
-    """Every lesson placed, and every hard violation a teacher's or group's limit."""
+    """Every lesson placed, and every hard violation a teacher's or group's limit (or lessons of a
+    day not one after the other)."""
     if st.unplaced:
         return False
     kinds = {v.kind for v in evaluate(problem, st.solution()).hard}
-    return kinds == {"limit"}
+    return bool(kinds) and kinds <= EARLY_CPSAT_KINDS
 
 
 def finish(problem: Problem, cp: Compiled, st: State, stats: dict) -> Result:
