@@ -1271,18 +1271,22 @@ def anneal_kernel(
 
 
 def warm_up() -> float:
-    """Load every kernel (compiling it first when Numba's cache is empty) on a tiny problem; seconds taken.
+    """Load every kernel (compiling it first when Numba's cache is empty) on a tiny problem, and OR-Tools;
+    seconds taken.
 
     A worker calls this once at start (timetable.apps), so the first real generation does not spend
     its time limit loading or compiling the kernel: loading takes about half a second, compiling on a
     fresh install (annealing and greedy kernels) about forty on this 2-core machine.
     """
+    started = time.monotonic()
+    # OR-Tools takes half a second to import: load it too, for the first CP-SAT run of a generation
+    from . import cpsat  # noqa: F401
+
     if not HAVE_NUMBA:
-        return 0.0
+        return time.monotonic() - started
     from .model import Course, Limit, Problem, Room, Teacher
     from .solver import solve
 
-    started = time.monotonic()
     courses = [
         Course(f"c{k}", teacher=f"t{k % 2}", lessons=2, min_days=2, students=20, groups=("g",)) for k in range(3)
     ]

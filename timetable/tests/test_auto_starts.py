@@ -89,17 +89,9 @@ def test_auto_swaps_away_the_hard_limits_a_repair_leaves(monkeypatch):
     # the first start breaks T's limits (three days of two lessons, two allowed, at least two a
     # day) and the repair (a no-op here) leaves them: the hard-limit swapping moves a day's lessons
     # and the timetable is valid before any other start or CP-SAT
-    from timetable.engine import Limit, Teacher
     from timetable.engine.core import state_from_solution
 
-    limits = (Limit("max_days_weekly", 2, hard=True), Limit("min_hours_daily", 2, hard=True))
-    p = Problem(
-        days=3,
-        periods=3,
-        courses=[Course("a", teacher="T", lessons=6, groups=("Q",), needs_room=False)],
-        teachers={"T": Teacher("T", limits=limits)},
-    )
-    bad = {("a", k): (k // 2, k % 2, None) for k in range(6)}
+    p, bad = _days_start()
     monkeypatch.setattr(solver_mod, "greedy", lambda cp, **kw: state_from_solution(cp, bad))
     monkeypatch.setattr(solver_mod, "repair", lambda st, rng, **kw: {})
     res = solve(p, "auto", time_limit=20, seed=1, stop_when_feasible=True)

@@ -109,14 +109,15 @@ def test_compiled_greedy_continues_a_partial_timetable():
 # ---- fet-cl's recursive swapping -------------------------------------------------------------
 
 
-def _swap(cp, state, i, strength=None, calls=50, seed=1):
-    """k_swap on a kernel copy of ``state``: (placed?, starts, rooms, cost) after it."""
+def _swap(cp, state, i, strength=None, calls=50, seed=1, hard=False):
+    """k_swap on a kernel copy of ``state`` (``hard``: hard limits as conflicts): (placed?, starts,
+    rooms, cost) after it."""
     from timetable.engine.kernel import state_arrays
     from timetable.engine.kgreedy import X_STAMP, k_swap, swap_work
 
     I, F = kernel_problem(cp)  # noqa: E741
     S, SF = kernel_state(state)
-    W = swap_work(cp, calls)
+    W = swap_work(cp, calls, hard=hard)
     tabu, ctx, J, TL, FR, CT, CR, CS, CONF, NJ, NLO, NHI = W
     ctx[X_STAMP] = 1
     sw = np.asarray(strength if strength is not None else [float(w >= 10_000) for w in cp.sp_w] or [0.0])
@@ -222,19 +223,7 @@ def test_greedy_with_swapping_legal_and_deterministic():
 
 
 def _swap_hard(cp, state, i, calls=50, seed=1):
-    """k_swap in hard mode on a kernel copy of ``state``: (placed?, starts, rooms, cost)."""
-    from timetable.engine.kernel import state_arrays
-    from timetable.engine.kgreedy import X_STAMP, k_swap, swap_work
-
-    I, F = kernel_problem(cp)  # noqa: E741
-    S, SF = kernel_state(state)
-    tabu, ctx, J, TL, FR, CT, CR, CS, CONF, NJ, NLO, NHI = swap_work(cp, calls, hard=True)
-    ctx[X_STAMP] = 1
-    sw = np.asarray([float(w >= HARD_W) for w in cp.sp_w] or [0.0])
-    rs = np.array([seed * 2 + 1], dtype=np.uint64)
-    ok = k_swap(I, F, S, SF, i, sw, True, tabu, ctx, J, TL, FR, CT, CR, CS, CONF, NJ, NLO, NHI, rs)
-    start, room = state_arrays(I, S)
-    return ok, start.tolist(), room.tolist(), SF[0]
+    return _swap(cp, state, i, calls=calls, seed=seed, hard=True)
 
 
 def _max_days_school():
