@@ -237,3 +237,12 @@ def test_cpsat_goes_on_when_its_first_timetable_does_not_settle():
     )
     assert "settled_seconds" not in info and st_.unplaced == 0
     assert evaluate(cp.problem, st_.solution()).hard == []  # the limits model keeps the minimum hours too
+
+
+def test_room_unions_add_overlapping_sets_but_not_nested_ones():
+    from timetable.engine.cpsat import ROOM_UNIONS, _room_unions
+
+    got = _room_unions([(0, 1), (1, 2), (0,), (3, 4)])
+    assert set(got) == {(0, 1), (1, 2), (0,), (3, 4), (0, 1, 2)}  # (0,) lies within (0, 1): no union
+    many = [(k, k + 1) for k in range(100)]  # a chain: every neighbour pair overlaps
+    assert len(_room_unions(many)) == len(many) + ROOM_UNIONS
