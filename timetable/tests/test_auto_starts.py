@@ -18,6 +18,12 @@ def _overloaded():
     return Problem(days=2, periods=2, rooms=[Room("r", 10)], courses=[Course("A", "t", lessons=5)])
 
 
+def _no_repairs(monkeypatch):
+    """auto's repair and hard-limit swapping as no-ops, so the starts alone decide."""
+    monkeypatch.setattr(solver_mod, "repair", lambda st, rng, **kw: {})
+    monkeypatch.setattr(solver_mod, "hard_swaps", lambda st, rng, **kw: 0)
+
+
 def test_valid_greedy_returns_a_valid_start():
     cp = Compiled(_school())
     clock = solver_mod._Clock(10, None, None)
@@ -55,8 +61,7 @@ def test_auto_takes_another_valid_start(monkeypatch):
         return greedy(cp, **kwargs)
 
     monkeypatch.setattr(solver_mod, "greedy", flaky)
-    monkeypatch.setattr(solver_mod, "repair", lambda st, rng, **kw: {})
-    monkeypatch.setattr(solver_mod, "hard_swaps", lambda st, rng, **kw: 0)
+    _no_repairs(monkeypatch)
     res = solve(_school(), "auto", time_limit=20, seed=1, stop_when_feasible=True)
     phases = [p["phase"] for p in res.stats["phases"]]
     assert res.feasible
@@ -76,8 +81,7 @@ def test_auto_tries_swapping_starts_before_cpsat(monkeypatch):
         return greedy(cp, **kwargs)
 
     monkeypatch.setattr(solver_mod, "greedy", plain_fails)
-    monkeypatch.setattr(solver_mod, "repair", lambda st, rng, **kw: {})
-    monkeypatch.setattr(solver_mod, "hard_swaps", lambda st, rng, **kw: 0)
+    _no_repairs(monkeypatch)
     res = solve(_school(), "auto", time_limit=20, seed=1, stop_when_feasible=True)
     phases = [p["phase"] for p in res.stats["phases"]]
     assert res.feasible and "cpsat" not in phases
@@ -131,8 +135,7 @@ def test_auto_runs_cpsat_first_when_only_limits_are_broken(monkeypatch):
 
     p, bad = _days_start()
     monkeypatch.setattr(solver_mod, "greedy", lambda cp, **kw: state_from_solution(cp, bad))
-    monkeypatch.setattr(solver_mod, "repair", lambda st, rng, **kw: {})
-    monkeypatch.setattr(solver_mod, "hard_swaps", lambda st, rng, **kw: 0)
+    _no_repairs(monkeypatch)
     res = solve(p, "auto", time_limit=20, seed=1, stop_when_feasible=True)
     phases = [p["phase"] for p in res.stats["phases"]]
     assert res.feasible and phases[:4] == ["greedy", "repair", "hard-swaps", "cpsat"]

@@ -178,15 +178,21 @@ def test_swap_keeps_a_hard_spread():
         assert evaluate(p, after.solution()).hard == [] and after.unplaced == 0
 
 
+def _taken_out(cp, state, rng):
+    """Up to three placed lessons, each taken out of ``state`` before it is yielded."""
+    placed = [i for i in cp.movable if state.start[i] >= 0]
+    for i in rng.sample(placed, k=min(3, len(placed))):
+        state.remove(i)
+        yield i
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problems_with_spreads(), st.integers(0, 100))
 def test_property_swap_places_legally_or_changes_nothing(problem, seed):
     cp = Compiled(problem)
     state = greedy(cp, seed=seed)
     rng = random.Random(seed)
-    placed = [i for i in cp.movable if state.start[i] >= 0]
-    for i in rng.sample(placed, k=min(3, len(placed))):
-        state.remove(i)
+    for i in _taken_out(cp, state, rng):
         before = state.snapshot()
         ok, start, room, cost = _swap(cp, state, i, calls=rng.choice([1, 5, 50]), seed=seed)
         if not ok:
@@ -304,9 +310,7 @@ def test_property_hard_swap_breaks_no_more_limits_or_changes_nothing(problem, se
     cp = Compiled(problem)
     state = greedy(cp, seed=seed)
     rng = random.Random(seed)
-    placed = [i for i in cp.movable if state.start[i] >= 0]
-    for i in rng.sample(placed, k=min(3, len(placed))):
-        state.remove(i)
+    for i in _taken_out(cp, state, rng):
         before = state.snapshot()
         cost0 = state.cost
         ok, start, room, cost = _swap_hard(cp, state, i, calls=rng.choice([1, 5, 50]), seed=seed)
