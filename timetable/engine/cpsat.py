@@ -153,20 +153,31 @@ CP_LIMITS = {
 CP_SOFT_LIMITS = {"max_gaps_daily", "max_gaps_weekly", "min_hours_daily"}
 
 
-def _hard_limits(m, cp: Compiled, cover_e: dict, locked_e: dict, minimums: bool, excess: list | None = None) -> None:
+def _hard_limits(
+    m,
+    cp: Compiled,
+    cover_e: dict,
+    locked_e: dict,
+    minimums: bool,
+    excess: list | None = None,
+    ent_hours: dict | None = None,
+) -> None:
     """The hard teacher and students limits of ``CP_LIMITS`` as constraints, with the definitions of
     ``model.day_features`` (blocked periods do not break a run and are never gaps; the day starts at
     its first period not blocked). ``minimums``: also the minimum hours (they need every lesson
-    placed). ``excess``: collects the amounts over the hard ``CP_SOFT_LIMITS``, to minimise."""
+    placed). ``excess``: collects the amounts over the hard ``CP_SOFT_LIMITS``, to minimise.
+    ``ent_hours``: each entity's hours of the lessons the model places (with ``minimums``), for the
+    periods a limit of no gaps implies busy (:func:`_busy_periods`)."""
     pb = cp.problem
     D, P = cp.D, cp.P
     modelled = CP_LIMITS | (CP_SOFT_LIMITS if excess is not None else set())
     for e in range(cp.E):
         lims = pb.teacher_limits(cp.teacher_ids[e]) if e < cp.nT else pb.group_limits(cp.atom_ids[e - cp.nT])
+        busy = _busy_periods(cp, e, lims, locked_e, ent_hours) if minimums and ent_hours is not None else None
         lims = [
             lim for lim in lims if lim.hard and lim.kind in modelled and (minimums or not lim.kind.startswith("min_"))
         ]
-        if not lims:
+        if not lims and not busy:
             continue
         kinds = {lim.kind for lim in lims}
         gaps_needed = bool(kinds & {"max_gaps_daily", "max_gaps_weekly"})
@@ -184,6 +195,8 @@ def _hard_limits(m, cp: Compiled, cover_e: dict, locked_e: dict, minimums: bool,
                     b = m.new_bool_var(f"o{e}_{u}")
                     _req(m, b == sum(vs))
                     occ[p] = b
+            for p in busy[d] if busy else ():
+                _req(m, occ.get(p, 0) == 1)
             if not occ:
                 works.append(0)
                 lates.append(0)
@@ -229,6 +242,28 @@ def _hard_limits(m, cp: Compiled, cover_e: dict, locked_e: dict, minimums: bool,
                 _over(m, excess, sum(day_gaps) - n, D * P)
             elif k == "min_hours_every_day" and n > 0 and any(isinstance(x, int) and not x for x in works):
                 m.add_bool_or([])  # a day no lesson can reach: no timetable keeps this
+
+
+def _busy_periods(cp: Compiled, e: int, lims: list, locked_e: dict, hours: dict) -> list[list[int]] | None:
+    """The periods of each day entity ``e`` must have a lesson in, where a hard limit allows it no
+    gaps (and, with no late starts either, no free first period) and every lesson is placed: with
+    ``slack`` free periods in the week, a day has at most ``slack`` of them, all at its ends (or its
+    end), so the periods further in than that are busy. Implied by the limits, and cheap: where the
+    limits themselves made CP-SAT minutes slower, this settles a school whose classes are (nearly)
+    full, each free period at the end of a day (Germany's secondary school)."""
+    hard = [lim for lim in lims if lim.hard]
+    if not any(lim.kind in ("max_gaps_daily", "max_gaps_weekly") and lim.value == 0 for lim in hard):
+        return None
+    early = any(lim.kind == "max_beginnings_at_second_hour" and lim.value == 0 for lim in hard)
+    D, P = cp.D, cp.P
+    frees = [[p for p in range(P) if not cp.ent_day_blocked[e * D + d][p]] for d in range(D)]
+    # locked lessons may sit in blocked periods (the admin's choice): only the free ones count
+    locked = sum(1 for d in range(D) for p in frees[d] if locked_e.get((e, d * P + p)))
+    slack = sum(len(f) for f in frees) - locked - hours.get(e, 0)
+    if slack < 0:
+        slack = 0  # more hours than free periods: no timetable, every period busy says so
+    out = [f[: max(0, len(f) - slack)] if early else f[slack : max(slack, len(f) - slack)] for f in frees]
+    return out if any(out) else None
 
 
 def _gaps(m, seq: list, hours, name: str):
@@ -494,7 +529,11 @@ def cpsat_improve(
                 obj.append(_scale(cp.c_md_w[c]) * missd)
         _hard_spreads(m, cp, st, groups, x)
         excess = []
-        _hard_limits(m, cp, cover_e, locked_e, minimums=all_placed, excess=excess if minimise_limits else None)
+        ent_hours = defaultdict(int)  # entity -> hours of the lessons this model places
+        for (c, L, _tag), lessons in groups.items():
+            for e in cp.c_ents[c]:
+                ent_hours[e] += L * len(lessons)
+        _hard_limits(m, cp, cover_e, locked_e, all_placed, excess if minimise_limits else None, ent_hours=ent_hours)
         limit_over[:] = excess
         if not feasibility_only:
             obj.extend(_soft_spreads(m, cp, st, groups, x))

@@ -246,3 +246,97 @@ def test_room_unions_add_overlapping_sets_but_not_nested_ones():
     assert set(got) == {(0, 1), (1, 2), (0,), (3, 4), (0, 1, 2)}  # (0,) lies within (0, 1): no union
     many = [(k, k + 1) for k in range(100)]  # a chain: every neighbour pair overlaps
     assert len(_room_unions(many)) == len(many) + ROOM_UNIONS
+
+
+def _full_class(early: bool, hours: int = 11, blocked=frozenset()):
+    """Class Q: 3 days × 4 periods, ``hours`` single lessons over three teachers, no gaps allowed
+    (with ``early``, no late starts either)."""
+    limits = [Limit("max_gaps_weekly", 0, hard=True)]
+    if early:
+        limits.append(Limit("max_beginnings_at_second_hour", 0, hard=True))
+    split = [hours // 3 + (k < hours % 3) for k in range(3)]
+    courses = [
+        Course(f"c{k}", teacher=f"t{k}", lessons=n, groups=("Q",), needs_room=False) for k, n in enumerate(split) if n
+    ]
+    return Problem(
+        days=3,
+        periods=4,
+        courses=courses,
+        groups={"Q": Group("Q", limits=tuple(limits), unavailable=frozenset(blocked))},
+        weights=W,
+    )
+
+
+@pytest.mark.parametrize(
+    ("early", "hours", "blocked", "want"),
+    [
+        (True, 11, (), [[0, 1, 2]] * 3),  # one free period: it ends a day
+        (False, 11, (), [[1, 2]] * 3),  # ... or starts one
+        (True, 9, (), [[0]] * 3),
+        (False, 9, (), None),  # three free periods: any period may be free on some day
+        (True, 10, {(1, 0)}, [[0, 1, 2], [1, 2], [0, 1, 2]]),  # a blocked period is not free
+    ],
+)
+def test_busy_periods_implied_by_no_gaps(early, hours, blocked, want):
+    from timetable.engine.cpsat import _busy_periods
+
+    problem = _full_class(early, hours, blocked)
+    cp = Compiled(problem)
+    e = cp.nT  # Q, the only atomic group
+    hours_of = {e: hours}
+    assert _busy_periods(cp, e, problem.group_limits(cp.atom_ids[0]), {}, hours_of) == want
+    # a soft limit implies nothing
+    soft = (Limit("max_gaps_weekly", 0, hard=False),)
+    assert _busy_periods(cp, e, soft, {}, hours_of) is None
+
+
+@pytest.mark.parametrize("early", [True, False])
+def test_cpsat_first_timetable_keeps_no_gaps_on_a_nearly_full_class(early):
+    """The first model does not count gaps, but on a class one lesson short of full the periods it
+    must fill leave no room for one: its timetable keeps the limits before any repair."""
+    problem = _full_class(early)
+    cp = Compiled(problem)
+    seen = []
+
+    def settle(state):
+        seen.append(state)
+        return True
+
+    for seed in range(4):
+        seen.clear()
+        cpsat_improve(
+            cp, greedy(cp, seed=seed), time_limit=10, seed=seed, workers=1, feasibility_only=True, settle=settle
+        )
+        assert len(seen) == 1 and seen[0].unplaced == 0
+        assert evaluate(problem, seen[0].solution()).hard == []
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_cpsat_is_not_stricter_than_no_gaps(seed):
+    """Where a timetable keeps no gaps (and early starts) for the groups it is given to, the first
+    model still finds one: the periods it holds busy are implied, not extra rules."""
+    rng = random.Random(seed)
+    days, periods = 3, 4
+    courses = [
+        Course(f"c{k}", teacher=f"t{k % 4}", lessons=rng.randint(1, 2), groups=(f"g{k % 2}",), needs_room=False)
+        for k in range(12)
+    ]  # each class 6-12 hours of its 12 periods: often (nearly) full
+    base = Problem(days=days, periods=periods, courses=courses, weights=W)
+    known = solve(base, "greedy", seed=seed).solution
+    assert len(known) == sum(c.lessons for c in courses)
+    groups = {}
+    for who, slots in _busy(base, known).items():
+        if not who.startswith("g"):
+            continue
+        feats = [day_features([(d, p) in slots for p in range(periods)], [False] * periods) for d in range(days)]
+        lims = []
+        if all(f[1] == 0 for f in feats):
+            lims.append(Limit("max_gaps_weekly", 0, hard=True))
+            if all(f[4] <= 0 for f in feats):
+                lims.append(Limit("max_beginnings_at_second_hour", 0, hard=True))
+        groups[who] = Group(who, limits=tuple(lims))
+    problem = Problem(days=days, periods=periods, courses=courses, groups=groups, weights=W)
+    assert evaluate(problem, known).feasible
+    cp = Compiled(problem)
+    _st, info = cpsat_improve(cp, greedy(cp, seed=seed + 1), time_limit=10, seed=0, workers=1, feasibility_only=True)
+    assert info["all_placed_status"] in ("OPTIMAL", "FEASIBLE")
