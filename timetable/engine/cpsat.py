@@ -151,6 +151,7 @@ CP_LIMITS = {
 # CP-SAT then hands the local search a timetable that breaks few of them, and never spends its time
 # proving they can be kept
 CP_SOFT_LIMITS = {"max_gaps_daily", "max_gaps_weekly", "min_hours_daily"}
+GAP_KINDS = {"max_gaps_daily", "max_gaps_weekly"}
 
 
 def _hard_limits(
@@ -180,7 +181,7 @@ def _hard_limits(
         if not lims and not busy:
             continue
         kinds = {lim.kind for lim in lims}
-        gaps_needed = bool(kinds & {"max_gaps_daily", "max_gaps_weekly"})
+        gaps_needed = bool(kinds & GAP_KINDS)
         works, lates, day_gaps = [], [], []
         for d in range(D):
             blocked = cp.ent_day_blocked[e * D + d]
@@ -252,16 +253,15 @@ def _busy_periods(cp: Compiled, e: int, lims: list, locked_e: dict, hours: dict)
     limits themselves made CP-SAT minutes slower, this settles a school whose classes are (nearly)
     full, each free period at the end of a day (Germany's secondary school)."""
     hard = [lim for lim in lims if lim.hard]
-    if not any(lim.kind in ("max_gaps_daily", "max_gaps_weekly") and lim.value == 0 for lim in hard):
+    if not any(lim.kind in GAP_KINDS and lim.value == 0 for lim in hard):
         return None
     early = any(lim.kind == "max_beginnings_at_second_hour" and lim.value == 0 for lim in hard)
     D, P = cp.D, cp.P
     frees = [[p for p in range(P) if not cp.ent_day_blocked[e * D + d][p]] for d in range(D)]
     # locked lessons may sit in blocked periods (the admin's choice): only the free ones count
     locked = sum(1 for d in range(D) for p in frees[d] if locked_e.get((e, d * P + p)))
-    slack = sum(len(f) for f in frees) - locked - hours.get(e, 0)
-    if slack < 0:
-        slack = 0  # more hours than free periods: no timetable, every period busy says so
+    # more hours than free periods: no timetable; every period busy says so
+    slack = max(0, sum(len(f) for f in frees) - locked - hours.get(e, 0))
     out = [f[: max(0, len(f) - slack)] if early else f[slack : max(slack, len(f) - slack)] for f in frees]
     return out if any(out) else None
 
