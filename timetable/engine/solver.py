@@ -39,7 +39,11 @@ HARD_SWAPS_SHARE = 0.005
 # Shipena, Germany's secondary school; not the broken hard spreads of Kalenga 2017, where CP-SAT is
 # undecided after 20 s and the swapping starts settle it)
 EARLY_CPSAT_KINDS = {"limit", "consecutive"}
-SETTLE_PATIENCE = 0.1  # the repair of CP-SAT's first timetable (see cpsat_improve's ``settle``)
+# the repairs of CP-SAT's first timetable (see cpsat_improve's ``settle``): at most this many, each
+# until this many seconds without progress, all within this share of the time limit
+SETTLE_RESTARTS = 4
+SETTLE_PATIENCE = 1.0
+SETTLE_SHARE = 0.1
 
 
 @dataclass
@@ -141,17 +145,7 @@ def solve(
         phase("greedy", st, t)
 
     def settle(state):
-        # the first CP-SAT timetable of a feasibility run, before CP-SAT minimises the limits it
-        # does not hold: a short repair and the hard-limit swapping often settle them at once
-        repair(
-            state,
-            rng,
-            deadline=time.monotonic() + 0.3 * clock.left(),
-            patience=SETTLE_PATIENCE * grow,
-            should_stop=should_stop,
-        )
-        hard_swaps(state, rng, deadline=time.monotonic() + HARD_SWAPS_SHARE * (clock.deadline - clock.t0))
-        return feasible(state)
+        return settle_first(state, rng, clock, patience=SETTLE_PATIENCE * grow)
 
     def run_cpsat(state, budget, feasibility_only, seed):
         from .cpsat import cpsat_improve
@@ -276,6 +270,33 @@ def solve(
     stats["seconds"] = round(clock.elapsed(), 3)
     stats["cancelled"] = bool(should_stop and should_stop())
     return finish(problem, cp, st, stats)
+
+
+def settle_first(state: State, rng: random.Random, clock: _Clock, patience: float) -> bool:
+    """Repair CP-SAT's first timetable of a feasibility run (``state``, in place) before CP-SAT
+    minimises the limits it does not hold; true if it then breaks no hard constraint. A repair that
+    stalls is restarted from that first timetable, up to ``SETTLE_RESTARTS`` repairs within
+    ``SETTLE_SHARE`` of the time limit: where one stalls on 1-3 violations another often ends on
+    none (Germany's secondary school, 12 first timetables × 3 seeds: 25/36 settled by one repair of
+    patience 0.1 s, 36/36 by up to four of 1 s, mean 0.54 s). Unsettled, ``state`` is left at the
+    best repair, then the hard-limit swapping has a go."""
+    first = state.snapshot()
+    best = None
+    end = time.monotonic() + min(0.3 * clock.left(), SETTLE_SHARE * (clock.deadline - clock.t0))
+    for k in range(SETTLE_RESTARTS):
+        if k:
+            state.load(*first)
+        repair(state, rng, deadline=end, patience=patience, should_stop=clock.should_stop)
+        if state.cost < HARD_W:
+            return True
+        if best is None or state.cost < best[0]:
+            best = (state.cost, state.snapshot())
+        if time.monotonic() >= end or clock.stopped():
+            break
+    if state.cost > best[0]:
+        state.load(*best[1])
+    hard_swaps(state, rng, deadline=time.monotonic() + HARD_SWAPS_SHARE * (clock.deadline - clock.t0))
+    return state.cost < HARD_W
 
 
 def valid_greedy(
