@@ -103,8 +103,9 @@ def solve(
     teachers' or groups' limits are broken → other greedy starts until one is valid
     (:func:`valid_greedy`, on ``workers`` threads) → a longer repair and the swapping again →
     greedy starts with fet-cl's recursive swapping → CP-SAT if still infeasible (all lessons placed
-    as a constraint first; its first timetable settled by a short repair and the swapping) → repair
-    of what CP-SAT does not model → simulated annealing until the time limit.
+    as a constraint first; its first timetable settled by short repairs from it and the swapping,
+    :func:`settle_first`) → repair of what CP-SAT does not model → simulated annealing until the
+    time limit.
 
     ``progress(placed, best_cost, elapsed)`` is called periodically (``best_cost`` is ``None`` while
     lessons are unplaced); ``should_stop()`` returning true cancels and returns the best so far.
