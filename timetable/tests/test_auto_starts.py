@@ -7,11 +7,7 @@ from timetable.engine import Course, Problem, Room, solve
 from timetable.engine import solver as solver_mod
 from timetable.engine.core import HARD_W, Compiled
 from timetable.engine.greedy import greedy
-
-
-def _school():
-    courses = [Course(f"c{k}", teacher=f"t{k % 4}", lessons=3, groups=(f"g{k % 3}",)) for k in range(8)]
-    return Problem(days=3, periods=4, rooms=[Room("r1", 30), Room("r2", 30)], courses=courses)
+from timetable.tests.engine_problems import small_school
 
 
 def _overloaded():
@@ -25,7 +21,7 @@ def _no_repairs(monkeypatch):
 
 
 def test_valid_greedy_returns_a_valid_start():
-    cp = Compiled(_school())
+    cp = Compiled(small_school())
     clock = solver_mod._Clock(10, None, None)
     st = solver_mod.valid_greedy(cp, random.Random(0), clock)
     assert st is not None and st.cost < HARD_W and st.unplaced == 0
@@ -62,7 +58,7 @@ def test_auto_takes_another_valid_start(monkeypatch):
 
     monkeypatch.setattr(solver_mod, "greedy", flaky)
     _no_repairs(monkeypatch)
-    res = solve(_school(), "auto", time_limit=20, seed=1, stop_when_feasible=True)
+    res = solve(small_school(), "auto", time_limit=20, seed=1, stop_when_feasible=True)
     phases = [p["phase"] for p in res.stats["phases"]]
     assert res.feasible
     assert phases[:4] == ["greedy", "repair", "hard-swaps", "greedy-tries"] and "cpsat" not in phases
@@ -82,7 +78,7 @@ def test_auto_tries_swapping_starts_before_cpsat(monkeypatch):
 
     monkeypatch.setattr(solver_mod, "greedy", plain_fails)
     _no_repairs(monkeypatch)
-    res = solve(_school(), "auto", time_limit=20, seed=1, stop_when_feasible=True)
+    res = solve(small_school(), "auto", time_limit=20, seed=1, stop_when_feasible=True)
     phases = [p["phase"] for p in res.stats["phases"]]
     assert res.feasible and "cpsat" not in phases
     assert phases[-1] == "swap-tries" and "greedy-tries" in phases
@@ -125,7 +121,7 @@ def test_only_limits_broken():
     assert solver_mod.only_limits_broken(p, state_from_solution(cp, bad))
     del bad[("a", 5)]
     assert not solver_mod.only_limits_broken(p, state_from_solution(cp, bad))  # a lesson unplaced
-    assert not solver_mod.only_limits_broken(p, greedy(Compiled(_school()), seed=0))  # nothing broken
+    assert not solver_mod.only_limits_broken(p, greedy(Compiled(small_school()), seed=0))  # nothing broken
 
 
 def test_auto_runs_cpsat_first_when_only_limits_are_broken(monkeypatch):
@@ -144,7 +140,7 @@ def test_auto_runs_cpsat_first_when_only_limits_are_broken(monkeypatch):
 
 def test_valid_greedy_on_two_threads_returns_the_one_thread_start():
     # starts run two at a time, and are judged in seed order: the same start wins
-    cp = Compiled(_school())
+    cp = Compiled(small_school())
     for swap_calls in (0, 20):
         one = solver_mod.valid_greedy(cp, random.Random(5), solver_mod._Clock(10, None, None), swap_calls=swap_calls)
         two = solver_mod.valid_greedy(
@@ -161,7 +157,7 @@ def test_valid_greedy_threads_judge_starts_in_seed_order(monkeypatch):
     # and wins, as it would on one thread
     import time as time_mod
 
-    cp = Compiled(_school())
+    cp = Compiled(small_school())
     seeds = [random.Random(9).getrandbits(31) for _ in range(2)]
 
     def slow_first(cp_, **kwargs):

@@ -5,22 +5,17 @@ import random
 
 from ortools.sat.python import cp_model
 
-from timetable.engine import Course, Problem, Room
 from timetable.engine import solver as solver_mod
 from timetable.engine.core import HARD_W, Compiled
 from timetable.engine.cpsat import _run
 from timetable.engine.greedy import greedy
-
-
-def _school():
-    courses = [Course(f"c{k}", teacher=f"t{k % 4}", lessons=3, groups=(f"g{k % 3}",)) for k in range(8)]
-    return Problem(days=3, periods=4, rooms=[Room("r1", 30), Room("r2", 30)], courses=courses)
+from timetable.tests.engine_problems import small_school
 
 
 def _first_timetable(missing: int):
     """A valid timetable and the same with ``missing`` lessons taken out (CP-SAT's first timetable
     stands in for it: what a repair must settle)."""
-    cp = Compiled(_school())
+    cp = Compiled(small_school())
     valid = greedy(cp, seed=0)
     assert valid.cost < HARD_W and valid.unplaced == 0
     good = valid.snapshot()
