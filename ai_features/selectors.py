@@ -234,7 +234,8 @@ def student_context(*, student_id: int, audience: str = Role.STUDENT, now: datet
         "tomorrow": {"date": tomorrow.isoformat(), "day": WEEKDAYS[tomorrow.weekday()], "lessons": []},
     }
     if term is not None:
-        grid = grid_for_section(term=term, section=student.section)
+        # The 7 days from today, each with the version of the week in force on it.
+        grid = grid_for_section(term=term, section=student.section, when=today)
         timetable["today"]["lessons"] = _lessons_on(grid, today.weekday())
         timetable["tomorrow"]["lessons"] = _lessons_on(grid, tomorrow.weekday())
 

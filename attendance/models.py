@@ -24,7 +24,7 @@ class ClassSession(InstituteOwned):
 
     term = models.ForeignKey("enrollment.Term", on_delete=models.PROTECT, related_name="sessions")
     entry = models.ForeignKey(
-        "timetable.TimetableEntry", on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions"
+        "timetable.TimetableEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="sessions"
     )
     date = models.DateField()
     slot = models.ForeignKey("timetable.TimeSlot", on_delete=models.PROTECT, related_name="+")

@@ -15,9 +15,13 @@ from timetable.models import TimetableEntry
 def entry_get_for_marker(*, user, entry_id: int, date: datetime.date | None = None) -> TimetableEntry:
     """A lesson the person may take attendance for: their own, one they cover (on `date`), or any (admins).
 
-    A cover teacher reaches the lesson only on the day they cover it, not its other dates.
+    A cover teacher reaches the lesson only on the day they cover it, not its other dates. With `date`, the
+    lesson must have been in force on that date (whatever changed since: a closed lesson keeps its registers);
+    without, any version of it is found.
     """
-    qs = TimetableEntry.objects.active().filter(institute_id=user.institute_id, pk=entry_id).with_names()
+    qs = TimetableEntry.objects.filter(institute_id=user.institute_id, pk=entry_id).with_names()
+    if date is not None:
+        qs = qs.in_force(date)
     qs = qs.select_related("term", "institute")
     if user.role == Role.TEACHER:
         covered = Q(sessions__cover_teacher__user=user)
@@ -93,12 +97,12 @@ def register_rows(*, entry: TimetableEntry, date: datetime.date, session: ClassS
 
 def classes_on(*, user, date: datetime.date) -> list[dict]:
     """A teacher's lessons on a date (own and covered), each with whether attendance is taken: 3 queries."""
-    from enrollment.models import Term
+    from timetable.selectors import lessons_on, term_on
 
-    term = Term.objects.filter(institute_id=user.institute_id, starts_on__lte=date, ends_on__gte=date).first()
+    term = term_on(institute_id=user.institute_id, date=date)
     if term is None:
         return []
-    entries = TimetableEntry.objects.active().filter(term=term, day=date.weekday()).with_names()
+    entries = lessons_on(term=term, date=date).with_names()
     if user.role == Role.TEACHER:
         entries = entries.filter(Q(teacher__user=user) | Q(sessions__cover_teacher__user=user, sessions__date=date))
     entries = list(entries.distinct().order_by("slot__order", "section__programme__code"))

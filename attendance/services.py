@@ -38,6 +38,11 @@ def _check_date(entry, date: datetime.date) -> None:
         )
     if not term.starts_on <= date <= term.ends_on:
         raise ValidationError(f"{date:%d %B %Y} is outside {term}.")
+    if not (
+        (entry.valid_from is None or entry.valid_from <= date)
+        and (entry.valid_until is None or date < entry.valid_until)
+    ):
+        raise ValidationError(f"{entry.subject.name} for {entry.section} was not in the timetable on {date:%A %d %B}.")
     if date > timezone.localdate():
         raise ValidationError("A register can be taken on the day of the class, not before.")
 

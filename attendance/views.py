@@ -112,8 +112,8 @@ def register(request, entry_id, date):
 @role_required(Role.ADMIN)
 @require_POST
 def cover(request, entry_id, date):
-    entry = selectors.entry_get_for_marker(user=request.user, entry_id=entry_id)
     date = _date(date)
+    entry = selectors.entry_get_for_marker(user=request.user, entry_id=entry_id, date=date)
     teacher_id = request.POST.get("teacher", "")
     teacher = (
         TeacherProfile.objects.filter(institute_id=request.user.institute_id, pk=int(teacher_id))

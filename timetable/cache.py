@@ -12,11 +12,12 @@ def _version_key(scope: str) -> str:
     return f"ttv:{scope}"
 
 
-def grid_key(*, institute_id: int, term_id: int, kind: str, obj_id: int) -> str:
+def grid_key(*, institute_id: int, term_id: int, kind: str, obj_id: int, when: str = "latest") -> str:
+    """`when` names the version shown ("latest", "all", or the first of the 7 dates shown)."""
     scopes = [f"inst:{institute_id}", f"{term_id}:{kind}:{obj_id}"]
     versions = cache.get_many([_version_key(s) for s in scopes])
     parts = [str(versions.get(_version_key(s), 0)) for s in scopes]
-    return f"ttgrid:{term_id}:{kind}:{obj_id}:" + ".".join(parts)
+    return f"ttgrid:{term_id}:{kind}:{obj_id}:{when}:" + ".".join(parts)
 
 
 def _bump(scope: str) -> None:

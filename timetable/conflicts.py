@@ -35,10 +35,15 @@ def _label(entry) -> str:
 
 
 class TermIndex:
-    def __init__(self, *, term, lesson: Lesson | None = None, exclude_pk=None):
-        """The whole term, or (with `lesson`) just what one lesson's checks need: one day, slot, teacher, section."""
+    def __init__(self, *, term, lesson: Lesson | None = None, exclude_pk=None, from_date=None):
+        """The whole term, or (with `lesson`) just what one lesson's checks need: one day, slot, teacher, section.
+
+        With `from_date` the rows booked are every version in force on that date or after it (a change from
+        that date must fit around them, even around rows that close later); without, the open rows.
+        """
         self.term = term
-        entries = TimetableEntry.objects.active().filter(term=term).with_names()
+        entries = TimetableEntry.objects.filter(term=term).with_names()
+        entries = entries.in_force_from(from_date) if from_date else entries.active()
         unavailable = Unavailability.objects.filter(institute_id=term.institute_id).filter(
             Q(term__isnull=True) | Q(term=term)
         )

@@ -227,3 +227,28 @@ def result_to_rows(built: Built, result) -> tuple[list[dict], list[dict]]:
         if cid in built.lessons:
             unplaced.append({"lesson": f"{built.labels[cid]} (lesson {index + 1})", "reasons": list(reasons)})
     return rows, unplaced
+
+
+def current_evaluation(suggestion: TimetableSuggestion) -> dict:
+    """The scope's current week (its open rows) scored by the same problem and weights as the suggestion, so
+    the review page can put the two penalties side by side. `missing` counts the lessons the week lacks
+    (the penalty does not include them)."""
+    from timetable.engine import evaluate
+
+    built = build_problem(suggestion)
+    courses = {c.id: c for c in built.problem.courses}
+    scope = {(info["section_id"], info["subject_id"]): cid for cid, info in built.lessons.items()}
+    day_of = {d: i for i, d in enumerate(built.days)}
+    period_of = {s.pk: j for j, s in enumerate(built.slots)}
+    solution = dict(built.problem.locked)
+    used = defaultdict(int)
+    section_ids = {info["section_id"] for info in built.lessons.values()}
+    for e in TimetableEntry.objects.active().filter(term=suggestion.term, section_id__in=section_ids):
+        cid = scope.get((e.section_id, e.subject_id))
+        if cid is None or e.day not in day_of or e.slot_id not in period_of or used[cid] >= courses[cid].lessons:
+            continue
+        solution[(cid, used[cid])] = (day_of[e.day], period_of[e.slot_id], str(e.room_id))
+        used[cid] += 1
+    evaluation = evaluate(built.problem, solution)
+    missing = sum(1 for v in evaluation.hard if v.kind == "unplaced") + len(built.unteachable)
+    return {"cost": evaluation.cost, "breakdown": dict(evaluation.breakdown), "missing": missing}

@@ -7,6 +7,7 @@ from accounts.models import TeacherProfile
 from enrollment.forms import _InstituteForm
 from enrollment.models import ClassSection, Subject, Term
 from timetable.models import LessonRequirement, Room, TimeSlot, TimetableConfiguration, Unavailability, Weekday
+from utils.forms import CsvUploadForm
 
 
 class RoomForm(_InstituteForm):
@@ -96,7 +97,8 @@ class EntryForm(forms.Form):
         return {name: self.cleaned_data[name] for name in ("subject", "teacher", "room", "day", "slot")}
 
     def selected(self, name):
-        """The value to pre-select: what was posted, else the initial value."""
+        """The value to pre-select: what was posted, else the initial value (a refresh passes the form's
+        values as initial)."""
         value = self.data.get(name) if self.is_bound else self.initial.get(name)
         return str(value) if value is not None else ""
 
@@ -108,11 +110,13 @@ class EntryForm(forms.Form):
     def offered(self) -> dict:
         """Valid choices, plus the lesson's own teacher and room when editing (they are free for it)."""
         teachers, rooms = list(self.choices["teachers"]), list(self.choices["rooms"])
-        if self.keep is not None:
-            if self.keep.teacher not in teachers:
-                teachers.insert(0, self.keep.teacher)
-            if self.keep.room not in rooms:
-                rooms.insert(0, self.keep.room)
+        keep = self.keep
+        if keep is not None and (self.choices.get("day"), self.choices.get("slot_id")) == (keep.day, keep.slot_id):
+            # Unchanged day and time: the lesson's own teacher (for its own subject) and room stay offered.
+            if self.choices.get("subject_id") == keep.subject_id and keep.teacher not in teachers:
+                teachers.insert(0, keep.teacher)
+            if keep.room not in rooms:
+                rooms.insert(0, keep.room)
         return {
             "subjects": self.choices["subjects"],
             "teachers": teachers,
@@ -122,8 +126,28 @@ class EntryForm(forms.Form):
         }
 
 
+def _effective_from_field():
+    return forms.DateField(
+        label=_("From"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("Days before this date keep their lessons and registers."),
+        error_messages={"required": _("Choose the date from which the change takes effect.")},
+    )
+
+
+class EffectiveFromForm(forms.Form):
+    """The date a bulk change of the week takes effect (the service refuses today, the past, other terms)."""
+
+    effective_from = _effective_from_field()
+
+
+class EntriesUploadForm(CsvUploadForm):
+    effective_from = _effective_from_field()
+
+
 class CopyWeekForm(forms.Form):
     target = forms.ModelChoiceField(queryset=Term.objects.none(), label=_("Copy this week into"))
+    effective_from = _effective_from_field()
 
     def __init__(self, *args, institute, exclude=None, **kwargs):
         super().__init__(*args, **kwargs)

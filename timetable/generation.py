@@ -11,6 +11,7 @@ from accounts.models import Role, TeacherProfile
 from audit.services import audit_record
 from enrollment.models import ClassSection, Subject
 from timetable import cache as tt_cache
+from timetable import versions
 from timetable.conflicts import Lesson, TermIndex
 from timetable.models import Room, SuggestionStatus, TimeSlot, TimetableEntry, TimetableSuggestion
 from utils import live
@@ -170,17 +171,23 @@ def suggestion_review(*, suggestion: TimetableSuggestion, actor, approve: bool) 
 
 
 @transaction.atomic
-def suggestion_implement(*, suggestion: TimetableSuggestion, actor) -> int:
-    """Replace the scope's lessons with the suggestion in one bulk transaction, re-checking what changed since."""
+def suggestion_implement(*, suggestion: TimetableSuggestion, actor, effective_from) -> int:
+    """Make the suggestion the scope's week from `effective_from` on, in one transaction, re-checking what changed
+    since. The lessons before that date stay (closed on it), with their registers."""
     suggestion = TimetableSuggestion.objects.select_for_update().select_related("term__institute").get(pk=suggestion.pk)
     if suggestion.status != SuggestionStatus.APPROVED:
         raise ValidationError("Approve the suggestion before implementing it.")
     term = suggestion.term
+    versions.effective_date_check(term=term, date=effective_from)
     sections = list(scope_sections(suggestion))
     section_ids = {s.pk for s in sections}
     # Everything outside the scope stays; the suggestion must still fit around it.
-    old = list(TimetableEntry.objects.select_for_update().filter(term=term, active=True, section_id__in=section_ids))
-    TimetableEntry.objects.filter(pk__in=[e.pk for e in old]).delete()
+    old = list(
+        TimetableEntry.objects.select_for_update()
+        .filter(term=term, section_id__in=section_ids)
+        .in_force_from(effective_from)
+    )
+    versions.close_from(term=term, entries=old, date=effective_from)
     lookups = {
         "section": {s.pk: s for s in sections},
         "subject": {
@@ -192,7 +199,7 @@ def suggestion_implement(*, suggestion: TimetableSuggestion, actor) -> int:
         "room": {r.pk: r for r in Room.objects.filter(institute_id=term.institute_id)},
         "slot": {s.pk: s for s in TimeSlot.objects.filter(institute_id=term.institute_id)},
     }
-    index = TermIndex(term=term)
+    index = TermIndex(term=term, from_date=effective_from)
     problems, new = [], []
     for row in suggestion.data:
         try:
@@ -222,6 +229,7 @@ def suggestion_implement(*, suggestion: TimetableSuggestion, actor) -> int:
                 room=lesson.room,
                 day=lesson.day,
                 slot=lesson.slot,
+                valid_from=versions.start_value(term, effective_from),
             )
         )
     if problems:
@@ -241,7 +249,8 @@ def suggestion_implement(*, suggestion: TimetableSuggestion, actor) -> int:
         actor=actor,
         action="timetable.suggestion_implemented",
         obj=suggestion,
-        summary=f"Implemented {len(new)} generated lessons for {suggestion.scope_label()} (replacing {len(old)})",
+        summary=f"Implemented {len(new)} generated lessons for {suggestion.scope_label()} "
+        f"from {effective_from:%d %B %Y} (replacing {len(old)})",
     )
     affected = old + new
     transaction.on_commit(

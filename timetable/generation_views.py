@@ -10,8 +10,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import Role
 from enrollment.models import ClassSection, Programme, Term
 from timetable import generation
+from timetable.forms import EffectiveFromForm
 from timetable.models import Algorithm, SuggestionStatus, TimetableEntry, TimetableSuggestion
-from timetable.selectors import week_shape
+from timetable.selectors import next_school_day, week_shape
 from utils.forms import attach_errors
 from utils.permissions import role_required
 
@@ -81,22 +82,31 @@ def generate(request):
     return render(request, "timetable/generate.html", {"form": form, "recent": recent})
 
 
+def _lesson_label(subject: str, teacher: str, room: str) -> str:
+    return f"{subject} · {teacher} · Room {room}"
+
+
 def _review_context(suggestion: TimetableSuggestion) -> dict:
-    """Proposed beside current, per section, with the cells that differ marked (a constant number of queries)."""
-    days, slots = week_shape(term=suggestion.term)
-    sections = list(generation.scope_sections(suggestion))
-    names = {}
-    current = {}
-    for e in TimetableEntry.objects.active().filter(term=suggestion.term, section__in=sections).with_names():
-        current[(e.section_id, e.day, e.slot_id)] = f"{e.subject.code} · {e.room.name}"
+    """Proposed beside current, per section, with the cells that differ marked and named (subject, teacher's
+    full name, room), and both weeks' penalties (a constant number of queries)."""
+    from accounts.models import TeacherProfile
     from enrollment.models import Subject
+    from timetable.engine_adapter import current_evaluation
     from timetable.models import Room
 
-    subjects = dict(Subject.objects.filter(institute_id=suggestion.institute_id).values_list("pk", "code"))
-    rooms = dict(Room.objects.filter(institute_id=suggestion.institute_id).values_list("pk", "name"))
+    days, slots = week_shape(term=suggestion.term)
+    sections = list(generation.scope_sections(suggestion))
+    current = {}
+    for e in TimetableEntry.objects.active().filter(term=suggestion.term, section__in=sections).with_names():
+        current[(e.section_id, e.day, e.slot_id)] = _lesson_label(e.subject.code, e.teacher.user.full_name, e.room.name)
+    institute_id = suggestion.institute_id
+    subjects = dict(Subject.objects.filter(institute_id=institute_id).values_list("pk", "code"))
+    rooms = dict(Room.objects.filter(institute_id=institute_id).values_list("pk", "name"))
+    teachers = dict(TeacherProfile.objects.filter(institute_id=institute_id).values_list("pk", "user__full_name"))
     proposed = {
-        (r["section_id"], r["day"], r["slot_id"]): f"{subjects.get(r['subject_id'], '?')} · "
-        f"{rooms.get(r['room_id'], '?')}"
+        (r["section_id"], r["day"], r["slot_id"]): _lesson_label(
+            subjects.get(r["subject_id"], "?"), teachers.get(r["teacher_id"], "?"), rooms.get(r["room_id"], "?")
+        )
         for r in suggestion.data
     }
     grids = []
@@ -111,8 +121,12 @@ def _review_context(suggestion: TimetableSuggestion) -> dict:
                 cells.append({"now": now, "new": new, "changed": now != new})
             rows.append({"slot": slot, "cells": cells})
         grids.append({"section": section, "rows": rows, "changed": changed})
-        names[section.pk] = str(section)
-    return {"days": days, "grids": grids}
+    context = {"days": days, "grids": grids, "current": None, "worse": False}
+    if suggestion.status in (SuggestionStatus.GENERATED, SuggestionStatus.APPROVED):
+        # Once implemented (or dropped) the "current" week is no longer the one the suggestion was made against.
+        context["current"] = current_evaluation(suggestion)
+        context["worse"] = suggestion.score is not None and suggestion.score > context["current"]["cost"]
+    return context
 
 
 @role_required(Role.ADMIN)
@@ -129,6 +143,7 @@ def suggestion_detail(request, suggestion_id):
         SuggestionStatus.CANCELLED,
     ):
         context.update(_review_context(suggestion))
+        context["implement_form"] = EffectiveFromForm(initial={"effective_from": next_school_day(term=suggestion.term)})
     return render(request, "timetable/suggestion.html", context)
 
 
@@ -144,8 +159,12 @@ def suggestion_action(request, suggestion_id, action):
             generation.suggestion_review(suggestion=suggestion, actor=request.user, approve=action == "approve")
             messages.success(request, f"Suggestion {'approved' if action == 'approve' else 'rejected'}.")
         else:
-            n = generation.suggestion_implement(suggestion=suggestion, actor=request.user)
-            messages.success(request, f"Implemented: {n} lessons are now the timetable.")
+            form = EffectiveFromForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError("Nothing was changed: choose the date from which the new week takes effect.")
+            date = form.cleaned_data["effective_from"]
+            n = generation.suggestion_implement(suggestion=suggestion, actor=request.user, effective_from=date)
+            messages.success(request, f"Implemented: {n} lessons are the timetable from {date:%A %d %B %Y}.")
     except ValidationError as exc:
         for text in exc.messages:
             messages.error(request, text)

@@ -1,4 +1,4 @@
-"""iCalendar output: each weekly lesson becomes a weekly recurring event until the term ends."""
+"""iCalendar output: each version of a weekly lesson becomes a weekly recurring event while it is in force."""
 
 import datetime
 from zoneinfo import ZoneInfo
@@ -21,13 +21,20 @@ def calendar_for(*, grids: list[Grid], term: Term, name: str, site: str) -> byte
     cal.add("version", "2.0")
     cal.add("x-wr-calname", name)
     cal.add("x-wr-timezone", settings.TIME_ZONE)
-    until = datetime.datetime.combine(term.ends_on, datetime.time(23, 59), tzinfo=zone)
     slots = {}
     for grid in grids:
         slots.update({s["id"]: s for s in grid.slots})
         for entry in grid.entries:
             slot = slots[entry["slot_id"]]
-            day = _first_on_or_after(term.starts_on, entry["day"])
+            # Each version of a lesson recurs only while it is in force (a changed week starts a new event).
+            first = max(term.starts_on, entry.get("valid_from") or term.starts_on)
+            last = term.ends_on
+            if entry.get("valid_until"):
+                last = min(last, entry["valid_until"] - datetime.timedelta(days=1))
+            day = _first_on_or_after(first, entry["day"])
+            if day > last:
+                continue
+            until = datetime.datetime.combine(last, datetime.time(23, 59), tzinfo=zone)
             start = datetime.datetime.combine(day, datetime.time.fromisoformat(slot["starts_at"]), tzinfo=zone)
             end = datetime.datetime.combine(day, datetime.time.fromisoformat(slot["ends_at"]), tzinfo=zone)
             event = Event()

@@ -143,16 +143,36 @@ class Unavailability(InstituteOwned):
         return f"{self.target} unavailable {self.get_day_display()} {self.slot}"
 
 
+def in_force_q(date, prefix: str = "") -> Q:
+    """The condition of an entry being in force on `date` (`prefix` reaches it through a relation)."""
+    return (Q(**{f"{prefix}valid_from__isnull": True}) | Q(**{f"{prefix}valid_from__lte": date})) & (
+        Q(**{f"{prefix}valid_until__isnull": True}) | Q(**{f"{prefix}valid_until__gt": date})
+    )
+
+
 class TimetableEntryQuerySet(models.QuerySet):
     def active(self):
+        """The latest version of the week: the open rows (no end date), whatever date they start on."""
         return self.filter(active=True)
+
+    def in_force(self, date):
+        """The rows that were (or will be) the timetable on `date`: started on or before it, not yet ended."""
+        return self.filter(in_force_q(date))
+
+    def in_force_from(self, date):
+        """The rows in force on `date` or on any day after it: what a change from `date` must fit around."""
+        return self.filter(Q(valid_until__isnull=True) | Q(valid_until__gt=date))
 
     def with_names(self):
         return self.select_related("subject", "teacher__user", "room", "slot", "section__programme")
 
 
 class TimetableEntry(InstituteOwned):
-    """One weekly lesson. The database itself refuses a double-booked room, teacher or section."""
+    """One weekly lesson, in force from `valid_from` (empty: the term's start) until the day before
+    `valid_until` (empty: open-ended). A change of the week closes the old rows and adds new ones, so
+    past days keep the lessons (and registers) they had. The database itself refuses a double-booked
+    room, teacher or section among the open rows; rows closed in the future are checked by TermIndex.
+    """
 
     term = models.ForeignKey("enrollment.Term", on_delete=models.CASCADE, related_name="timetable_entries")
     section = models.ForeignKey("enrollment.ClassSection", on_delete=models.CASCADE, related_name="timetable_entries")
@@ -161,7 +181,10 @@ class TimetableEntry(InstituteOwned):
     room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="timetable_entries")
     day = models.PositiveSmallIntegerField(choices=Weekday.choices)
     slot = models.ForeignKey(TimeSlot, on_delete=models.PROTECT, related_name="timetable_entries")
+    #: True exactly when `valid_until` is empty: the row belongs to the latest version of the week.
     active = models.BooleanField(default=True)
+    valid_from = models.DateField(null=True, blank=True, help_text=_("First day in force; empty = term start."))
+    valid_until = models.DateField(null=True, blank=True, help_text=_("First day no longer in force; empty = open."))
 
     objects = TimetableEntryQuerySet.as_manager()
 
@@ -179,6 +202,14 @@ class TimetableEntry(InstituteOwned):
                 fields=["term", "day", "slot", "section"], condition=Q(active=True), name="entry_section_free"
             ),
             models.CheckConstraint(condition=Q(day__gte=0, day__lte=6), name="entry_day_valid"),
+            models.CheckConstraint(
+                condition=Q(active=True, valid_until__isnull=True) | Q(active=False, valid_until__isnull=False),
+                name="entry_open_iff_active",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True) | Q(valid_until__isnull=True) | Q(valid_until__gt=F("valid_from")),
+                name="entry_version_ends_after_start",
+            ),
         ]
         indexes = [
             models.Index(fields=["term", "section"], name="entry_term_section_idx"),

@@ -19,6 +19,7 @@ from timetable.models import (
     TimetableEntry,
     Unavailability,
     Weekday,
+    in_force_q,
 )
 
 
@@ -85,6 +86,64 @@ def week_shape(*, term: Term) -> tuple[list[dict], list[dict]]:
     )
 
 
+# ---------------------------------------------------------------- which lessons are on a date
+
+#: `when` of a grid: None = the latest version (what the builder edits), ALL_VERSIONS = every version
+#: (the calendar feed), a date = the lessons in force on each of the 7 days from that date.
+ALL_VERSIONS = "all"
+
+
+def term_on(*, institute_id: int, date: datetime.date) -> Term | None:
+    return Term.objects.filter(institute_id=institute_id, starts_on__lte=date, ends_on__gte=date).first()
+
+
+def lessons_on(*, term: Term, date: datetime.date):
+    """THE answer to "which lessons are on date D": the term's entries of D's weekday in force on D."""
+    if not term.starts_on <= date <= term.ends_on:
+        return TimetableEntry.objects.none()
+    return TimetableEntry.objects.filter(term=term, day=date.weekday()).in_force(date)
+
+
+def _days_q(start: datetime.date) -> Q:
+    """Entries in force on each of the 7 days from `start`, each day by its own date (one query)."""
+    q = Q()
+    for offset in range(7):
+        date = start + datetime.timedelta(days=offset)
+        q |= Q(day=date.weekday()) & in_force_q(date)
+    return q
+
+
+def _when_q(when) -> Q:
+    if when is None:
+        return Q(active=True)
+    if when == ALL_VERSIONS:
+        return Q()
+    return _days_q(when)
+
+
+def _when_key(when) -> str:
+    return "latest" if when is None else str(when)
+
+
+def week_start(date: datetime.date) -> datetime.date:
+    return date - datetime.timedelta(days=date.weekday())
+
+
+def next_school_day(*, term: Term, after: datetime.date | None = None) -> datetime.date:
+    """The first working day of the term's week after `after` (default today), not before the term starts."""
+    from django.utils import timezone
+
+    after = after or timezone.localdate()
+    config = TimetableConfiguration.objects.filter(term=term).first()
+    days = set(config.days) if config and config.days else {0, 1, 2, 3, 4}
+    date = max(after + datetime.timedelta(days=1), term.starts_on)
+    for _ in range(7):
+        if date.weekday() in days:
+            return date
+        date += datetime.timedelta(days=1)
+    return date
+
+
 def _entry_dict(entry: TimetableEntry) -> dict:
     return {
         "id": entry.pk,
@@ -98,25 +157,32 @@ def _entry_dict(entry: TimetableEntry) -> dict:
         "room_id": entry.room_id,
         "section": str(entry.section),
         "section_id": entry.section_id,
+        "valid_from": entry.valid_from,
+        "valid_until": entry.valid_until,
     }
 
 
-def _grid(*, term: Term, kind: str, obj, title: str) -> Grid:
-    """The grid of one section, teacher or room in a term: from the cache, or 3 queries on a miss."""
-    key = tt_cache.grid_key(institute_id=term.institute_id, term_id=term.pk, kind=kind, obj_id=obj.pk)
+def _grid(*, term: Term, kind: str, obj, title: str, when=None) -> Grid:
+    """The grid of one section, teacher or room in a term (see ALL_VERSIONS for `when`): from the cache,
+    or 3 queries on a miss."""
+    key = tt_cache.grid_key(
+        institute_id=term.institute_id, term_id=term.pk, kind=kind, obj_id=obj.pk, when=_when_key(when)
+    )
     data = cache.get(key)
     if data is None:
         days, slots = week_shape(term=term)
-        entries = TimetableEntry.objects.active().filter(term=term, **{kind: obj}).with_names()
+        entries = TimetableEntry.objects.filter(_when_q(when), term=term, **{kind: obj}).with_names()
         data = {"days": days, "slots": slots, "entries": [_entry_dict(e) for e in entries]}
         cache.set(key, data, tt_cache.TTL)
     return Grid(title=title, kind=kind, **data)
 
 
-def grids_for_sections(*, term: Term, sections: list[ClassSection]) -> dict[int, Grid]:
+def grids_for_sections(*, term: Term, sections: list[ClassSection], when=None) -> dict[int, Grid]:
     """Several sections' grids with one cache round trip and at most 3 queries for all the misses."""
     keys = {
-        s.pk: tt_cache.grid_key(institute_id=term.institute_id, term_id=term.pk, kind="section", obj_id=s.pk)
+        s.pk: tt_cache.grid_key(
+            institute_id=term.institute_id, term_id=term.pk, kind="section", obj_id=s.pk, when=_when_key(when)
+        )
         for s in sections
     }
     found = cache.get_many(list(keys.values()))
@@ -124,7 +190,7 @@ def grids_for_sections(*, term: Term, sections: list[ClassSection]) -> dict[int,
     if missing:
         days, slots = week_shape(term=term)
         by_section = {s.pk: [] for s in missing}
-        for entry in TimetableEntry.objects.active().filter(term=term, section__in=missing).with_names():
+        for entry in TimetableEntry.objects.filter(_when_q(when), term=term, section__in=missing).with_names():
             by_section[entry.section_id].append(_entry_dict(entry))
         fresh = {keys[pk]: {"days": days, "slots": slots, "entries": entries} for pk, entries in by_section.items()}
         cache.set_many(fresh, tt_cache.TTL)
@@ -132,23 +198,23 @@ def grids_for_sections(*, term: Term, sections: list[ClassSection]) -> dict[int,
     return {s.pk: Grid(title=f"Class {s}", kind="section", **found[keys[s.pk]]) for s in sections}
 
 
-def grid_for_section(*, term: Term, section: ClassSection) -> Grid:
-    return _grid(term=term, kind="section", obj=section, title=f"Class {section}")
+def grid_for_section(*, term: Term, section: ClassSection, when=None) -> Grid:
+    return _grid(term=term, kind="section", obj=section, title=f"Class {section}", when=when)
 
 
-def grid_for_teacher(*, term: Term, teacher: TeacherProfile) -> Grid:
-    return _grid(term=term, kind="teacher", obj=teacher, title=f"{teacher.user.full_name}")
+def grid_for_teacher(*, term: Term, teacher: TeacherProfile, when=None) -> Grid:
+    return _grid(term=term, kind="teacher", obj=teacher, title=f"{teacher.user.full_name}", when=when)
 
 
-def grid_for_room(*, term: Term, room: Room) -> Grid:
-    return _grid(term=term, kind="room", obj=room, title=f"Room {room.name}")
+def grid_for_room(*, term: Term, room: Room, when=None) -> Grid:
+    return _grid(term=term, kind="room", obj=room, title=f"Room {room.name}", when=when)
 
 
-def term_overview(*, term: Term) -> dict:
+def term_overview(*, term: Term, when=None) -> dict:
     """Every section's week for the admin, one table per day: 3 queries whatever the size."""
     days, slots = week_shape(term=term)
     sections = list(ClassSection.objects.filter(institute_id=term.institute_id).select_related("programme"))
-    entries = TimetableEntry.objects.active().filter(term=term).with_names()
+    entries = TimetableEntry.objects.filter(_when_q(when), term=term).with_names()
     at = {(e.section_id, e.day, e.slot_id): _entry_dict(e) for e in entries}
     tables = [
         {
@@ -240,9 +306,21 @@ def section_subjects(*, term: Term, section: ClassSection) -> list[dict]:
     return rows
 
 
-def cell_choices(*, term: Term, section: ClassSection, day: int, slot: TimeSlot, exclude_pk=None) -> dict:
-    """Only valid choices for a cell: the section's subjects, qualified teachers free then, big enough free rooms."""
-    busy = TimetableEntry.objects.active().filter(term=term, day=day, slot=slot)
+def cell_choices(
+    *,
+    term: Term,
+    section: ClassSection,
+    day: int,
+    slot: TimeSlot,
+    subject_id: int | None = None,
+    exclude_pk=None,
+    from_date: datetime.date | None = None,
+) -> dict:
+    """Only valid choices for a cell: the section's subjects; teachers qualified for the chosen subject (the
+    first one when none is chosen) and free at `day` and `slot`; big enough free rooms. "Free" counts every
+    lesson in force on `from_date` or after it (the builder's start date), else the open rows."""
+    busy = TimetableEntry.objects.filter(term=term, day=day, slot=slot)
+    busy = busy.in_force_from(from_date) if from_date else busy.active()
     if exclude_pk:
         busy = busy.exclude(pk=exclude_pk)
     busy_teachers = set(busy.values_list("teacher_id", flat=True))
@@ -254,8 +332,9 @@ def cell_choices(*, term: Term, section: ClassSection, day: int, slot: TimeSlot,
     off_rooms = set(off.exclude(room__isnull=True).values_list("room_id", flat=True))
     subjects = section_subjects(term=term, section=section)
     subject_ids = [row["subject"].pk for row in subjects]
+    chosen = subject_id if subject_id in subject_ids else (subject_ids[0] if subject_ids else None)
     teachers = (
-        TeacherProfile.objects.filter(institute_id=term.institute_id, subjects__in=subject_ids)
+        TeacherProfile.objects.filter(institute_id=term.institute_id, subjects=chosen)
         .exclude(pk__in=busy_teachers | off_teachers)
         .select_related("user")
         .distinct()
@@ -267,7 +346,15 @@ def cell_choices(*, term: Term, section: ClassSection, day: int, slot: TimeSlot,
         .exclude(pk__in=busy_rooms | off_rooms)
         .order_by("name")
     )
-    return {"subjects": subjects, "teachers": list(teachers), "rooms": list(rooms), "size": size}
+    return {
+        "subjects": subjects,
+        "subject_id": chosen,
+        "day": int(day),
+        "slot_id": slot.pk,
+        "teachers": list(teachers) if chosen else [],
+        "rooms": list(rooms),
+        "size": size,
+    }
 
 
 # ---------------------------------------------------------------- a person's own timetables
@@ -277,21 +364,21 @@ def terms_for(*, institute) -> list[Term]:
     return list(Term.objects.filter(institute=institute))
 
 
-def my_grids(*, user, term: Term) -> list[Grid]:
+def my_grids(*, user, term: Term, when=None) -> list[Grid]:
     """The grids a person may see: a student's section, a teacher's lessons, each child of a guardian."""
     if user.role == Role.STUDENT:
         student = StudentProfile.objects.select_related("section__programme").filter(user=user).first()
-        return [grid_for_section(term=term, section=student.section)] if student else []
+        return [grid_for_section(term=term, section=student.section, when=when)] if student else []
     if user.role == Role.TEACHER:
         teacher = TeacherProfile.objects.select_related("user").filter(user=user).first()
-        return [grid_for_teacher(term=term, teacher=teacher)] if teacher else []
+        return [grid_for_teacher(term=term, teacher=teacher, when=when)] if teacher else []
     if user.role == Role.GUARDIAN:
         links = list(
             GuardianLink.objects.filter(guardian__user=user).select_related(
                 "student__user", "student__section__programme"
             )
         )
-        by_section = grids_for_sections(term=term, sections=[link.student.section for link in links])
+        by_section = grids_for_sections(term=term, sections=[link.student.section for link in links], when=when)
         grids = []
         for link in links:
             grid = copy.copy(by_section[link.student.section_id])
@@ -338,9 +425,10 @@ def dashboard_schedules(*, user) -> list[dict]:
     if term is None:
         return []
     now = timezone.localtime()
+    # The 7 days from today, each with the version in force on it: a change from next Monday shows on Monday.
     return [
         {"term": term, "title": grid.title, **today_and_next(grid=grid, now=now)}
-        for grid in my_grids(user=user, term=term)
+        for grid in my_grids(user=user, term=term, when=now.date())
     ]
 
 

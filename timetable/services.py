@@ -8,6 +8,7 @@ from accounts.models import TeacherProfile
 from audit.services import audit_record
 from enrollment.models import ClassSection, Subject, Term
 from timetable import cache as tt_cache
+from timetable import versions
 from timetable.conflicts import Lesson, TermIndex
 from timetable.models import CalendarFeed, Room, TimeSlot, TimetableEntry, Weekday
 from utils.csvfiles import Report, read_rows, refuse_if_rejected
@@ -39,18 +40,28 @@ def entry_save(
     actor,
     entry: TimetableEntry | None = None,
 ) -> TimetableEntry:
-    """Create a lesson, or change / move an existing one. Refusals name the clash."""
+    """Create a lesson, or change / move an existing one, from the builder's start date (see
+    versions.hand_edit_start). A lesson with registers is never changed in place: it is closed on that date
+    and the changed lesson starts then, so past registers keep the lesson they were taken for.
+    Refusals name the clash."""
     _same_institute(term.institute, section, subject, teacher, room, slot)
     lesson = Lesson(section=section, subject=subject, teacher=teacher, room=room, day=int(day), slot=slot)
     with transaction.atomic():
-        before = None
+        start = versions.hand_edit_start(term=term)
+        before, has_past = None, False
         if entry is not None:
             entry = TimetableEntry.objects.select_for_update().get(pk=entry.pk, active=True)
             before = TimetableEntry(section_id=entry.section_id, teacher_id=entry.teacher_id, room_id=entry.room_id)
-        problems = TermIndex(term=term, lesson=lesson, exclude_pk=entry.pk if entry else None).problems(lesson)
+            versions.refuse_sessions_from(entry_ids=[entry.pk], date=start)
+            has_past = entry.sessions.exists()
+        index = TermIndex(term=term, lesson=lesson, exclude_pk=entry.pk if entry else None, from_date=start)
+        problems = index.problems(lesson)
         if problems:
             raise ValidationError(problems)
-        entry = entry or TimetableEntry(institute=term.institute, term=term)
+        if entry is None or has_past:
+            if entry is not None:
+                TimetableEntry.objects.filter(pk=entry.pk).update(valid_until=start, active=False)
+            entry = TimetableEntry(institute=term.institute, term=term, valid_from=versions.start_value(term, start))
         entry.section, entry.subject, entry.teacher, entry.room, entry.day, entry.slot = (
             section,
             subject,
@@ -65,7 +76,7 @@ def entry_save(
         except IntegrityError:
             # Another admin saved a clashing lesson between our check and our write: the unique
             # constraints refused it. Name what is there now.
-            problems = TermIndex(term=term, lesson=lesson, exclude_pk=entry.pk).problems(lesson)
+            problems = TermIndex(term=term, lesson=lesson, exclude_pk=entry.pk, from_date=start).problems(lesson)
             raise ValidationError(problems or ["Someone else just booked this slot. Reload and try again."]) from None
         audit_record(
             institute=term.institute,
@@ -73,7 +84,7 @@ def entry_save(
             action="timetable.entry_saved",
             obj=entry,
             summary=f"{section} {subject.code} with {teacher.user.full_name} in {room.name}, "
-            f"{Weekday(int(day)).label} {slot.starts_at:%H:%M}",
+            f"{Weekday(int(day)).label} {slot.starts_at:%H:%M}" + (f", from {start:%d %B %Y}" if has_past else ""),
         )
         _invalidate_on_commit(term.pk, [entry] + ([before] if before else []))
     return entry
@@ -81,44 +92,53 @@ def entry_save(
 
 @transaction.atomic
 def entry_delete(*, entry: TimetableEntry, actor) -> None:
+    """Remove a lesson from the builder's start date; one with registers stays in force before it."""
     entry = (
         TimetableEntry.objects.select_for_update()
         .select_related("term", "subject", "section__programme")
-        .get(pk=entry.pk)
+        .get(pk=entry.pk, active=True)
     )
+    term = entry.term
+    start = versions.hand_edit_start(term=term)
+    closed, _deleted = versions.close_from(term=term, entries=[entry], date=start)
     summary = f"Removed {entry.section} {entry.subject.code}, {entry.get_day_display()} {entry.slot}"
-    entry.delete()
-    audit_record(
-        institute=entry.term.institute, actor=actor, action="timetable.entry_deleted", obj=None, summary=summary
-    )
+    if closed:
+        summary += f", from {start:%d %B %Y}"
+    audit_record(institute=term.institute, actor=actor, action="timetable.entry_deleted", obj=None, summary=summary)
     _invalidate_on_commit(entry.term_id, [entry])
 
 
 @transaction.atomic
-def week_clear(*, term: Term, section: ClassSection, actor) -> int:
-    entries = list(TimetableEntry.objects.active().filter(term=term, section=section))
-    TimetableEntry.objects.filter(pk__in=[e.pk for e in entries]).delete()
+def week_clear(*, term: Term, section: ClassSection, actor, effective_from) -> int:
+    """Clear a section's week from a date on; the days before keep their lessons and registers."""
+    versions.effective_date_check(term=term, date=effective_from)
+    entries = list(
+        TimetableEntry.objects.select_for_update().filter(term=term, section=section).in_force_from(effective_from)
+    )
+    versions.close_from(term=term, entries=entries, date=effective_from)
     audit_record(
         institute=term.institute,
         actor=actor,
         action="timetable.week_cleared",
         obj=section,
-        summary=f"Cleared the week of {section} in {term} ({len(entries)} lessons)",
+        summary=f"Cleared the week of {section} in {term} from {effective_from:%d %B %Y} ({len(entries)} lessons)",
     )
     _invalidate_on_commit(term.pk, entries)
     return len(entries)
 
 
 @transaction.atomic
-def week_copy(*, section: ClassSection, source: Term, target: Term, actor) -> int:
-    """Copy a section's week into another term: all lessons or none, with every clash listed."""
+def week_copy(*, section: ClassSection, source: Term, target: Term, actor, effective_from) -> int:
+    """Copy a section's week (its latest version) into another term from a date on: all lessons or none,
+    with every clash listed."""
     if source.pk == target.pk:
         raise ValidationError("Choose a different term to copy into.")
     _same_institute(section.institute, source, target)
+    versions.effective_date_check(term=target, date=effective_from)
     lessons = list(TimetableEntry.objects.active().filter(term=source, section=section).with_names())
     if not lessons:
         raise ValidationError(f"{section} has no lessons in {source} to copy.")
-    index = TermIndex(term=target)
+    index = TermIndex(term=target, from_date=effective_from)
     problems, new = [], []
     for old in lessons:
         lesson = Lesson(
@@ -139,6 +159,7 @@ def week_copy(*, section: ClassSection, source: Term, target: Term, actor) -> in
                 room=old.room,
                 day=old.day,
                 slot=old.slot,
+                valid_from=versions.start_value(target, effective_from),
             )
         )
     if problems:
@@ -153,7 +174,7 @@ def week_copy(*, section: ClassSection, source: Term, target: Term, actor) -> in
         actor=actor,
         action="timetable.week_copied",
         obj=section,
-        summary=f"Copied {len(new)} lessons of {section} from {source} to {target}",
+        summary=f"Copied {len(new)} lessons of {section} from {source} to {target} from {effective_from:%d %B %Y}",
     )
     _invalidate_on_commit(target.pk, new)
     return len(new)
@@ -208,11 +229,13 @@ def _parse_slot(value: str, slots: list[TimeSlot]) -> TimeSlot | None:
     return None
 
 
-def entries_import_csv(*, term: Term, content: str, actor, apply: bool) -> Report:
-    """Check every row (against the term and the rows above it); write them only when `apply` and all pass."""
+def entries_import_csv(*, term: Term, content: str, actor, apply: bool, effective_from) -> Report:
+    """Check every row (against the lessons in force from `effective_from` and the rows above it); write them,
+    in force from that date, only when `apply` and all pass."""
+    versions.effective_date_check(term=term, date=effective_from)
     rows = read_rows(content, CSV_COLUMNS, help_text=CSV_HELP)
     tables = _lookup_tables(term)
-    index = TermIndex(term=term)
+    index = TermIndex(term=term, from_date=effective_from)
     for row in rows:
         values = row.values
         section = tables["section"].get(values["section"].upper().replace(" ", ""))
@@ -249,6 +272,7 @@ def entries_import_csv(*, term: Term, content: str, actor, apply: bool) -> Repor
                 room=r.result.room,
                 day=r.result.day,
                 slot=r.result.slot,
+                valid_from=versions.start_value(term, effective_from),
             )
             for r in rows
         ]
@@ -263,7 +287,7 @@ def entries_import_csv(*, term: Term, content: str, actor, apply: bool) -> Repor
                 actor=actor,
                 action="timetable.imported",
                 obj=None,
-                summary=f"Imported {len(new)} lessons into {term} from CSV",
+                summary=f"Imported {len(new)} lessons into {term} from CSV, from {effective_from:%d %B %Y}",
             )
             _invalidate_on_commit(term.pk, new)
         report.applied = True

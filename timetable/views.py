@@ -1,5 +1,7 @@
 """Timetable pages: the admin's grid builder and views; everyone's own timetable and calendar feed."""
 
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,8 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget
 
 from accounts.models import Role
-from timetable import selectors, services
-from timetable.forms import CopyWeekForm, EntryForm
+from timetable import selectors, services, versions
+from timetable.forms import CopyWeekForm, EffectiveFromForm, EntriesUploadForm, EntryForm
 from timetable.ical import calendar_for
 from timetable.models import CalendarFeed, TimeSlot, Weekday
 from utils.csvfiles import csv_import_page
@@ -56,6 +58,11 @@ def index(request):
 
 
 def _builder_context(request, term, section, form=None, cell=None):
+    default = selectors.next_school_day(term=term)
+    try:
+        edits_from = versions.hand_edit_start(term=term)
+    except ValidationError:
+        edits_from = None  # the term is over: the page says so
     return {
         "term": term,
         "section": section,
@@ -63,7 +70,9 @@ def _builder_context(request, term, section, form=None, cell=None):
         "subjects": selectors.section_subjects(term=term, section=section),
         "form": form,
         "cell": cell,
-        "copy_form": CopyWeekForm(institute=request.user.institute, exclude=term),
+        "copy_form": CopyWeekForm(institute=request.user.institute, exclude=term, initial={"effective_from": default}),
+        "clear_form": EffectiveFromForm(initial={"effective_from": default}),
+        "edits_from": edits_from,
     }
 
 
@@ -87,17 +96,46 @@ def _slot_get(term, slot_id) -> TimeSlot:
     return slot
 
 
+def _digits(value) -> int | None:
+    value = str(value or "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+
+
+def _cell_request(request, term, day: int, slot: TimeSlot) -> tuple[int, TimeSlot, int | None, dict]:
+    """The day, time and subject the cell form has chosen (posted, or sent by its refresh), else the cell's
+    own; plus the other values to keep selected on a refresh."""
+    source = request.POST if request.method == "POST" else request.GET
+    if (chosen := _digits(source.get("day"))) is not None and chosen in Weekday.values:
+        day = chosen
+    if (slot_id := _digits(source.get("slot"))) is not None and slot_id != slot.pk:
+        slot = TimeSlot.objects.filter(institute_id=term.institute_id, pk=slot_id, is_break=False).first() or slot
+    kept = {name: _digits(source.get(name)) for name in ("teacher", "room") if _digits(source.get(name))}
+    return day, slot, _digits(source.get("subject")), kept
+
+
+def _edits_from(term):
+    try:
+        return versions.hand_edit_start(term=term)
+    except ValidationError:
+        return None  # the term is over: entry_save says so
+
+
 @role_required(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
 def cell(request, term_id, section_id, day, slot_id):
-    """GET: the form for an empty cell (valid choices only). POST: place the lesson and redraw the grid."""
+    """GET: the form for an empty cell (valid choices only; sent again with the form's values whenever its
+    subject, day or time changes). POST: place the lesson and redraw the grid."""
     term = selectors.term_get(institute=request.user.institute, term_id=term_id)
     section = selectors.section_get(institute=request.user.institute, section_id=section_id)
     if day not in Weekday.values:
         raise Http404("No such day")
-    slot = _slot_get(term, slot_id)
-    choices = selectors.cell_choices(term=term, section=section, day=day, slot=slot)
-    form = EntryForm(request.POST or None, choices=choices, initial={"day": day, "slot": slot.pk}, term=term)
+    cell_day, cell_slot = day, _slot_get(term, slot_id)
+    day, slot, subject_id, kept = _cell_request(request, term, cell_day, cell_slot)
+    choices = selectors.cell_choices(
+        term=term, section=section, day=day, slot=slot, subject_id=subject_id, from_date=_edits_from(term)
+    )
+    initial = {"day": day, "slot": slot.pk, "subject": choices["subject_id"], **kept}
+    form = EntryForm(request.POST or None, choices=choices, initial=initial, term=term)
     if request.method == "POST" and form.is_valid():
         try:
             services.entry_save(term=term, section=section, actor=request.user, **form.lesson_fields())
@@ -108,7 +146,15 @@ def cell(request, term_id, section_id, day, slot_id):
             if not request.htmx:
                 return redirect("timetable:builder", term_id=term.pk, section_id=section.pk)
             return _redraw_builder(request, term, section)
-    context = {"term": term, "section": section, "form": form, "day": Weekday(day), "slot": slot, "entry": None}
+    context = {
+        "term": term,
+        "section": section,
+        "form": form,
+        "day": Weekday(day),
+        "slot": slot,
+        "entry": None,
+        "refresh_url": reverse("timetable:cell", args=[term.pk, section.pk, cell_day, cell_slot.pk]),
+    }
     if request.htmx:
         return render(request, "timetable/cell_form.html", context)
     return render(request, "timetable/cell_page.html", context)
@@ -119,17 +165,23 @@ def cell(request, term_id, section_id, day, slot_id):
 def entry_edit(request, entry_id):
     entry = selectors.entry_get_for_admin(institute=request.user.institute, entry_id=entry_id)
     term, section = entry.term, entry.section
-    day = int(request.POST.get("day", entry.day)) if str(request.POST.get("day", entry.day)).isdigit() else entry.day
-    slot = entry.slot
-    if request.POST.get("slot", "").isdigit():
-        slot = TimeSlot.objects.filter(institute_id=term.institute_id, pk=int(request.POST["slot"])).first() or slot
-    choices = selectors.cell_choices(term=term, section=section, day=day, slot=slot, exclude_pk=entry.pk)
+    day, slot, subject_id, kept = _cell_request(request, term, entry.day, entry.slot)
+    choices = selectors.cell_choices(
+        term=term,
+        section=section,
+        day=day,
+        slot=slot,
+        subject_id=subject_id or entry.subject_id,
+        exclude_pk=entry.pk,
+        from_date=_edits_from(term),
+    )
     initial = {
-        "subject": entry.subject_id,
+        "subject": choices["subject_id"],
         "teacher": entry.teacher_id,
         "room": entry.room_id,
-        "day": entry.day,
-        "slot": entry.slot_id,
+        "day": day,
+        "slot": slot.pk,
+        **kept,
     }
     form = EntryForm(request.POST or None, choices=choices, initial=initial, term=term, keep=entry)
     if request.method == "POST" and form.is_valid():
@@ -146,9 +198,10 @@ def entry_edit(request, entry_id):
         "term": term,
         "section": section,
         "form": form,
-        "day": Weekday(entry.day),
-        "slot": entry.slot,
+        "day": Weekday(day),
+        "slot": slot,
         "entry": entry,
+        "refresh_url": reverse("timetable:entry_edit", args=[entry.pk]),
     }
     if request.htmx:
         return render(request, "timetable/cell_form.html", context)
@@ -175,12 +228,22 @@ def week_copy(request, term_id, section_id):
     form = CopyWeekForm(request.POST, institute=request.user.institute, exclude=term)
     if form.is_valid():
         try:
-            n = services.week_copy(section=section, source=term, target=form.cleaned_data["target"], actor=request.user)
-            messages.success(request, f"Copied {n} lessons into {form.cleaned_data['target']}.")
+            n = services.week_copy(
+                section=section,
+                source=term,
+                target=form.cleaned_data["target"],
+                actor=request.user,
+                effective_from=form.cleaned_data["effective_from"],
+            )
+            messages.success(
+                request,
+                f"Copied {n} lessons into {form.cleaned_data['target']} "
+                f"from {form.cleaned_data['effective_from']:%d %B %Y}.",
+            )
         except ValidationError as exc:
             messages.error(request, "Nothing was copied: " + " ".join(exc.messages))
     else:
-        messages.error(request, "Choose the term to copy into.")
+        messages.error(request, "Choose the term to copy into and the date from which the copy takes effect.")
     return redirect("timetable:builder", term_id=term.pk, section_id=section.pk)
 
 
@@ -189,8 +252,17 @@ def week_copy(request, term_id, section_id):
 def week_clear(request, term_id, section_id):
     term = selectors.term_get(institute=request.user.institute, term_id=term_id)
     section = selectors.section_get(institute=request.user.institute, section_id=section_id)
-    n = services.week_clear(term=term, section=section, actor=request.user)
-    messages.success(request, f"Cleared {n} lessons of {section}.")
+    form = EffectiveFromForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Nothing was cleared: choose the date from which the week is cleared.")
+        return redirect("timetable:builder", term_id=term.pk, section_id=section.pk)
+    date = form.cleaned_data["effective_from"]
+    try:
+        n = services.week_clear(term=term, section=section, actor=request.user, effective_from=date)
+    except ValidationError as exc:
+        messages.error(request, "Nothing was cleared: " + " ".join(exc.messages))
+    else:
+        messages.success(request, f"Cleared {n} lessons of {section} from {date:%d %B %Y}.")
     return redirect("timetable:builder", term_id=term.pk, section_id=section.pk)
 
 
@@ -198,13 +270,21 @@ def week_clear(request, term_id, section_id):
 @require_http_methods(["GET", "POST"])
 def csv_import(request, term_id):
     term = selectors.term_get(institute=request.user.institute, term_id=term_id)
+    form = EntriesUploadForm(
+        request.POST or None, request.FILES or None, initial={"effective_from": selectors.next_school_day(term=term)}
+    )
     return csv_import_page(
         request,
         title=f"Import lessons into {term}",
         columns=services.CSV_COLUMNS,
-        help_text=services.CSV_HELP,
+        help_text=services.CSV_HELP + " The lessons are in force from the date you choose.",
+        form=form,
         run=lambda content, apply: services.entries_import_csv(
-            term=term, content=content, actor=request.user, apply=apply
+            term=term,
+            content=content,
+            actor=request.user,
+            apply=apply,
+            effective_from=form.cleaned_data["effective_from"],
         ),
         success=lambda report: f"Imported {len(report.rows)} lessons into {term}.",
         done_url=reverse("timetable:overview", args=[term.pk]),
@@ -214,11 +294,24 @@ def csv_import(request, term_id):
 # ---------------------------------------------------------------- views of a week
 
 
-def _grid_page(request, grids, term, title, *, extra=None):
+def _week_from(request, term) -> datetime.date:
+    """The Monday of the week to show: `?week=` (any date in it), else this week, kept inside the term."""
+    try:
+        date = datetime.date.fromisoformat(request.GET.get("week", ""))
+    except ValueError:
+        date = timezone.localdate()
+    date = min(max(date, term.starts_on), term.ends_on)
+    return selectors.week_start(date)
+
+
+def _grid_page(request, grids, term, title, *, extra=None, week=None):
     context = {
         "grids": grids,
         "term": term,
         "title": title,
+        "week": week,
+        "previous_week": week - datetime.timedelta(days=7) if week else None,
+        "next_week": week + datetime.timedelta(days=7) if week else None,
         "print": _print(request),
         "terms": selectors.terms_for(institute=request.user.institute),
         **(extra or {}),
@@ -230,21 +323,28 @@ def _grid_page(request, grids, term, title, *, extra=None):
 def section_week(request, section_id):
     term = _term_from(request)
     section = selectors.section_get(institute=request.user.institute, section_id=section_id)
-    return _grid_page(request, [selectors.grid_for_section(term=term, section=section)], term, f"Class {section}")
+    week = _week_from(request, term)
+    grids = [selectors.grid_for_section(term=term, section=section, when=week)]
+    return _grid_page(request, grids, term, f"Class {section}", week=week)
 
 
 @role_required(Role.ADMIN)
 def room_week(request, room_id):
     term = _term_from(request)
     room = selectors.room_get(institute=request.user.institute, room_id=room_id)
-    return _grid_page(request, [selectors.grid_for_room(term=term, room=room)], term, f"Room {room.name}")
+    week = _week_from(request, term)
+    return _grid_page(
+        request, [selectors.grid_for_room(term=term, room=room, when=week)], term, f"Room {room.name}", week=week
+    )
 
 
 @role_required(Role.ADMIN)
 def teacher_week(request, teacher_id):
     term = _term_from(request)
     teacher = selectors.teacher_get(institute=request.user.institute, teacher_id=teacher_id)
-    return _grid_page(request, [selectors.grid_for_teacher(term=term, teacher=teacher)], term, teacher.user.full_name)
+    week = _week_from(request, term)
+    grids = [selectors.grid_for_teacher(term=term, teacher=teacher, when=week)]
+    return _grid_page(request, grids, term, teacher.user.full_name, week=week)
 
 
 @role_required(Role.ADMIN)
@@ -253,14 +353,21 @@ def overview(request, term_id):
     return render(
         request,
         "timetable/overview.html",
-        {"term": term, "overview": selectors.term_overview(term=term), "print": _print(request)},
+        {
+            "term": term,
+            "overview": selectors.term_overview(term=term, when=_week_from(request, term)),
+            "print": _print(request),
+        },
     )
 
 
 @role_required(Role.STUDENT, Role.TEACHER, Role.GUARDIAN)
 def mine(request):
     term = _term_from(request)
-    return _grid_page(request, selectors.my_grids(user=request.user, term=term), term, "My timetable")
+    week = _week_from(request, term)
+    return _grid_page(
+        request, selectors.my_grids(user=request.user, term=term, when=week), term, "My timetable", week=week
+    )
 
 
 # ---------------------------------------------------------------- calendar
@@ -284,7 +391,7 @@ def calendar(request):
 
 def _ics_response(user, *, filename: str) -> HttpResponse:
     term = selectors.current_term_for(institute_id=user.institute_id)
-    grids = selectors.my_grids(user=user, term=term)
+    grids = selectors.my_grids(user=user, term=term, when=selectors.ALL_VERSIONS)
     body = calendar_for(grids=grids, term=term, name=f"{user.full_name} · timetable", site="campus")
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

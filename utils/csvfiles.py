@@ -49,18 +49,22 @@ def refuse_if_rejected(report: Report) -> None:
         )
 
 
-def csv_import_page(request, *, title: str, columns: list[str], run, success, done_url: str, help_text: str = ""):
+def csv_import_page(
+    request, *, title: str, columns: list[str], run, success, done_url: str, help_text: str = "", form=None
+):
     """The shared upload page: check the file (dry run), import only when confirmed and clean.
 
     `run(content, apply)` returns a Report or raises ValidationError; `success(report)` is the message
-    shown after a real import, before going to `done_url`.
+    shown after a real import, before going to `done_url`. `form` replaces the plain upload form when an
+    import needs more fields (a subclass of CsvUploadForm, bound by the caller).
     """
     from django.contrib import messages
     from django.shortcuts import redirect, render
 
     from utils.forms import CsvUploadForm, attach_errors
 
-    form = CsvUploadForm(request.POST or None, request.FILES or None)
+    if form is None:
+        form = CsvUploadForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
         try:
