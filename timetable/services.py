@@ -40,20 +40,23 @@ def entry_save(
     actor,
     entry: TimetableEntry | None = None,
 ) -> TimetableEntry:
-    """Create a lesson, or change / move an existing one, from the builder's start date (see
-    versions.hand_edit_start). A lesson with registers is never changed in place: it is closed on that date
-    and the changed lesson starts then, so past registers keep the lesson they were taken for.
-    Refusals name the clash."""
+    """Create a lesson, or change / move an existing one, in the latest version of the week (see
+    versions.hand_edit_dates). A lesson with registers is never changed in place: it is closed on the next
+    school day and the changed lesson starts then, so its registers keep the lesson they were taken for and
+    today's lesson stays. Refusals name the clash."""
     _same_institute(term.institute, section, subject, teacher, room, slot)
     lesson = Lesson(section=section, subject=subject, teacher=teacher, room=room, day=int(day), slot=slot)
     with transaction.atomic():
-        start = versions.hand_edit_start(term=term)
-        before, has_past = None, False
+        added, changed = versions.hand_edit_dates(term=term)
+        start, before, has_past = added, None, False
         if entry is not None:
             entry = TimetableEntry.objects.select_for_update().get(pk=entry.pk, active=True)
             before = TimetableEntry(section_id=entry.section_id, teacher_id=entry.teacher_id, room_id=entry.room_id)
-            versions.refuse_sessions_from(entry_ids=[entry.pk], date=start)
             has_past = entry.sessions.exists()
+            if has_past:
+                versions.refuse_after_term(term=term, date=changed)
+                versions.refuse_sessions_from(entry_ids=[entry.pk], date=changed)
+                start = changed
         index = TermIndex(term=term, lesson=lesson, exclude_pk=entry.pk if entry else None, from_date=start)
         problems = index.problems(lesson)
         if problems:
@@ -92,15 +95,20 @@ def entry_save(
 
 @transaction.atomic
 def entry_delete(*, entry: TimetableEntry, actor) -> None:
-    """Remove a lesson from the builder's start date; one with registers stays in force before it."""
+    """Remove a lesson from the latest version of the week; one with registers stays in force until the next
+    school day (its registers and today's lesson stay), one without is deleted."""
     entry = (
         TimetableEntry.objects.select_for_update()
         .select_related("term", "subject", "section__programme")
         .get(pk=entry.pk, active=True)
     )
     term = entry.term
-    start = versions.hand_edit_start(term=term)
-    closed, _deleted = versions.close_from(term=term, entries=[entry], date=start)
+    added, start = versions.hand_edit_dates(term=term)
+    if entry.sessions.exists():
+        versions.refuse_after_term(term=term, date=start)
+        closed, _deleted = versions.close_from(term=term, entries=[entry], date=start)
+    else:
+        closed, _deleted = versions.close_from(term=term, entries=[entry], date=added)
     summary = f"Removed {entry.section} {entry.subject.code}, {entry.get_day_display()} {entry.slot}"
     if closed:
         summary += f", from {start:%d %B %Y}"

@@ -32,18 +32,36 @@ def start_value(term: Term, date: datetime.date) -> datetime.date | None:
     return None if date <= term.starts_on else date
 
 
-def hand_edit_start(*, term: Term) -> datetime.date:
-    """From when a change made in the builder takes effect: the next school day, or the start of the latest
-    version if that is later (the builder edits the latest version). Refused once the term is over."""
+def _latest_start(term: Term) -> datetime.date | None:
+    return TimetableEntry.objects.filter(term=term, active=True).aggregate(m=Max("valid_from"))["m"]
+
+
+def hand_edit_dates(*, term: Term, next_day: datetime.date | None = None) -> tuple[datetime.date, datetime.date]:
+    """When changes made in the builder take effect, as (added, changed).
+
+    The builder edits the latest version of the week, so neither is before that version starts. A new lesson
+    (or one never taken) takes effect from today: adding it moves nothing. A lesson with registers changes
+    from the next school day, so today's lesson and register never move from under a teacher. Refused once
+    the term is over. `next_day` saves a query when the caller already has the next school day.
+    """
     from timetable.selectors import next_school_day
 
-    start = next_school_day(term=term)
-    latest = TimetableEntry.objects.filter(term=term, active=True).aggregate(m=Max("valid_from"))["m"]
-    if latest and latest > start:
-        start = latest
-    if start > term.ends_on:
+    today = timezone.localdate()
+    if today > term.ends_on:
         raise ValidationError(f"{term} has ended: its timetable can no longer change.")
-    return start
+    latest = _latest_start(term)
+    added = max(today, latest) if latest else today
+    changed = next_day or next_school_day(term=term)
+    if latest and latest > changed:
+        changed = latest
+    return added, changed
+
+
+def refuse_after_term(*, term: Term, date: datetime.date) -> None:
+    if date > term.ends_on:
+        raise ValidationError(
+            f"{term} has no school day left after today: a lesson with registers can no longer change."
+        )
 
 
 def refuse_sessions_from(*, entry_ids, date: datetime.date) -> None:

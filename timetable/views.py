@@ -60,7 +60,7 @@ def index(request):
 def _builder_context(request, term, section, form=None, cell=None):
     default = selectors.next_school_day(term=term)
     try:
-        edits_from = versions.hand_edit_start(term=term)
+        edits_from = versions.hand_edit_dates(term=term, next_day=default)
     except ValidationError:
         edits_from = None  # the term is over: the page says so
     return {
@@ -114,8 +114,9 @@ def _cell_request(request, term, day: int, slot: TimeSlot) -> tuple[int, TimeSlo
 
 
 def _edits_from(term):
+    """The first date a lesson placed now is in force: who is free is counted from then on."""
     try:
-        return versions.hand_edit_start(term=term)
+        return versions.hand_edit_dates(term=term)[0]
     except ValidationError:
         return None  # the term is over: entry_save says so
 
@@ -295,13 +296,13 @@ def csv_import(request, term_id):
 
 
 def _week_from(request, term) -> datetime.date:
-    """The Monday of the week to show: `?week=` (any date in it), else this week, kept inside the term."""
+    """The first of the 7 days to show, each with the lessons in force on its date: the Monday of `?week=`
+    (any date in that week), else today (so the page shows the lessons coming up), kept inside the term."""
     try:
-        date = datetime.date.fromisoformat(request.GET.get("week", ""))
+        date = selectors.week_start(datetime.date.fromisoformat(request.GET.get("week", "")))
     except ValueError:
         date = timezone.localdate()
-    date = min(max(date, term.starts_on), term.ends_on)
-    return selectors.week_start(date)
+    return min(max(date, term.starts_on), term.ends_on)
 
 
 def _grid_page(request, grids, term, title, *, extra=None, week=None):

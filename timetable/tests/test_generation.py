@@ -1,7 +1,10 @@
 """The generator in the product: request → generate (a Celery task) → review → implement."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from enrollment.tests.factories import SubjectFactory
 from timetable import generation
@@ -9,6 +12,10 @@ from timetable.models import SuggestionStatus, TimetableEntry, TimetableSuggesti
 from timetable.tests.factories import TimetableEntryFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _tomorrow():
+    return timezone.localdate() + datetime.timedelta(days=1)
 
 
 def generate(week, admin_user, **kw):
@@ -31,7 +38,7 @@ def test_a_generated_week_places_every_lesson_legally(week, admin_user):
     assert s.score is not None and s.progress["placed"] == 6
 
 
-def test_review_then_implement_replaces_the_week(week, admin_user, client):
+def test_review_then_implement_replaces_the_week_from_a_date(week, admin_user, client):
     old = TimetableEntryFactory(
         term=week["term"],
         section=week["section"],
@@ -43,11 +50,13 @@ def test_review_then_implement_replaces_the_week(week, admin_user, client):
     )
     s = generate(week, admin_user)
     generation.suggestion_review(suggestion=s, actor=admin_user, approve=True)
-    assert generation.suggestion_implement(suggestion=s, actor=admin_user) == 6
+    assert generation.suggestion_implement(suggestion=s, actor=admin_user, effective_from=_tomorrow()) == 6
     s.refresh_from_db()
     assert s.status == SuggestionStatus.IMPLEMENTED and s.reviewed_by == admin_user
-    assert not TimetableEntry.objects.filter(pk=old.pk).exists()
-    assert TimetableEntry.objects.filter(term=week["term"], section=week["section"]).count() == 6
+    old.refresh_from_db()  # the old lesson stays in force until the new week starts
+    assert (old.active, old.valid_from, old.valid_until) == (False, None, _tomorrow())
+    new = TimetableEntry.objects.filter(term=week["term"], section=week["section"]).active()
+    assert new.count() == 6 and {e.valid_from for e in new} == {_tomorrow()}
     client.force_login(week["student"].user)
     assert client.get(reverse("timetable:mine")).content.decode().count('class="lesson"') == 6
 
@@ -69,7 +78,7 @@ def test_implement_refuses_when_the_timetable_changed_meanwhile(week, admin_user
     )
     before = TimetableEntry.objects.count()
     with pytest.raises(Exception) as exc:
-        generation.suggestion_implement(suggestion=s, actor=admin_user)
+        generation.suggestion_implement(suggestion=s, actor=admin_user, effective_from=_tomorrow())
     assert "changed since this suggestion was made" in " ".join(exc.value.messages)
     assert "already teaches CS 2-B" in " ".join(exc.value.messages)
     assert TimetableEntry.objects.count() == before
@@ -92,7 +101,7 @@ def test_lessons_outside_the_scope_are_kept_and_respected(week, admin_user):
         r["day"] == 0 and r["slot_id"] == week["slots"][0].pk and r["teacher_id"] == week["ravi"].pk for r in s.data
     )
     generation.suggestion_review(suggestion=s, actor=admin_user, approve=True)
-    generation.suggestion_implement(suggestion=s, actor=admin_user)
+    generation.suggestion_implement(suggestion=s, actor=admin_user, effective_from=_tomorrow())
     assert TimetableEntry.objects.filter(pk=kept.pk).exists()
 
 
@@ -139,7 +148,7 @@ def test_pages_for_the_whole_workflow(week, admin_user, client, other_admin):
     progress = client.get(response.url + "?fragment=progress", headers={"HX-Request": "true"})
     assert b"<html" not in progress.content
     client.post(reverse("timetable:suggestion_approve", args=[s.pk]))
-    client.post(reverse("timetable:suggestion_implement", args=[s.pk]))
+    client.post(reverse("timetable:suggestion_implement", args=[s.pk]), {"effective_from": _tomorrow().isoformat()})
     s.refresh_from_db()
     assert s.status == SuggestionStatus.IMPLEMENTED
     bad = client.post(

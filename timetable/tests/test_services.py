@@ -1,10 +1,12 @@
 """Every conflict rule, the database's own double-booking guard, bulk copy/clear and CSV import."""
 
+import datetime
 import threading
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from enrollment.tests.factories import TermFactory
@@ -12,6 +14,14 @@ from timetable import conflicts, services
 from timetable.models import TimetableEntry, Unavailability
 
 pytestmark = pytest.mark.django_db
+
+
+def _today():
+    return timezone.localdate()
+
+
+def _tomorrow():
+    return timezone.localdate() + datetime.timedelta(days=1)
 
 
 def place(week, actor, **overrides):
@@ -131,8 +141,8 @@ def test_the_database_refuses_double_booking_on_its_own(week, admin_user):
             setattr(clone, field, value)
         with pytest.raises(IntegrityError), transaction.atomic():
             clone.save()
-    # An inactive row does not hold the slot.
-    TimetableEntry.objects.filter(pk=entry.pk).update(active=False)
+    # A row closed today does not hold the slot.
+    TimetableEntry.objects.filter(pk=entry.pk).update(active=False, valid_from=None, valid_until=_today())
     place(week, admin_user)
 
 
@@ -182,12 +192,21 @@ def test_week_copy_and_clear(week, admin_user, institute):
     place(week, admin_user)
     place(week, admin_user, subject=week["physics"], day=2)
     next_term = TermFactory(institute=institute, academic_year="2027-28", is_current=False)
-    assert services.week_copy(section=week["section"], source=week["term"], target=next_term, actor=admin_user) == 2
+    assert (
+        services.week_copy(
+            section=week["section"], source=week["term"], target=next_term, actor=admin_user, effective_from=_tomorrow()
+        )
+        == 2
+    )
     assert TimetableEntry.objects.filter(term=next_term).count() == 2
     with pytest.raises(ValidationError, match="Room B-204 is taken"):
-        services.week_copy(section=week["section"], source=week["term"], target=next_term, actor=admin_user)
+        services.week_copy(
+            section=week["section"], source=week["term"], target=next_term, actor=admin_user, effective_from=_tomorrow()
+        )
     assert TimetableEntry.objects.filter(term=next_term).count() == 2  # all or nothing
-    assert services.week_clear(term=next_term, section=week["section"], actor=admin_user) == 2
+    assert (
+        services.week_clear(term=next_term, section=week["section"], actor=admin_user, effective_from=_tomorrow()) == 2
+    )
     assert not TimetableEntry.objects.filter(term=next_term).exists()
     assert TimetableEntry.objects.filter(term=week["term"]).count() == 2
 
@@ -210,7 +229,9 @@ def test_csv_dry_run_lists_every_refused_row_and_imports_nothing(week, admin_use
         "CS 2-A,CS202,{nina},Lab-1,Monday,09:00\n"  # clashes with line 2 of the file
         "CS 2-A,CS202,{nina},Lab-1,Funday,25:00\n",
     )  # bad day and slot
-    report = services.entries_import_csv(term=week["term"], content=text, actor=admin_user, apply=False)
+    report = services.entries_import_csv(
+        term=week["term"], content=text, actor=admin_user, apply=False, effective_from=_tomorrow()
+    )
     refused = {row.line: " ".join(row.errors) for row in report.rejected}
     assert set(refused) == {4, 5, 6, 7}
     assert "Room B-204 is taken by CS 2-A Data Structures on Tuesday 10:00" in refused[4]
@@ -219,12 +240,16 @@ def test_csv_dry_run_lists_every_refused_row_and_imports_nothing(week, admin_use
     assert "Unknown day 'Funday'" in refused[7] and "Unknown slot '25:00'" in refused[7]
     assert TimetableEntry.objects.count() == 1
     with pytest.raises(ValidationError, match="4 rows are refused"):
-        services.entries_import_csv(term=week["term"], content=text, actor=admin_user, apply=True)
+        services.entries_import_csv(
+            term=week["term"], content=text, actor=admin_user, apply=True, effective_from=_tomorrow()
+        )
     assert TimetableEntry.objects.count() == 1
 
 
 def test_csv_import_applies_a_clean_file(week, admin_user):
-    report = services.entries_import_csv(term=week["term"], content=_csv(week, CSV_GOOD), actor=admin_user, apply=True)
+    report = services.entries_import_csv(
+        term=week["term"], content=_csv(week, CSV_GOOD), actor=admin_user, apply=True, effective_from=_tomorrow()
+    )
     assert report.applied and not report.rejected
     assert TimetableEntry.objects.count() == 2
     assert AuditEvent.objects.filter(action="timetable.imported").exists()
@@ -232,4 +257,6 @@ def test_csv_import_applies_a_clean_file(week, admin_user):
 
 def test_csv_header_must_match(week, admin_user):
     with pytest.raises(ValidationError, match="first line must name the columns"):
-        services.entries_import_csv(term=week["term"], content="a,b\n1,2\n", actor=admin_user, apply=False)
+        services.entries_import_csv(
+            term=week["term"], content="a,b\n1,2\n", actor=admin_user, apply=False, effective_from=_tomorrow()
+        )

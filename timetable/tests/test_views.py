@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from icalendar import Calendar
 
 from accounts.tests.factories import GuardianLinkFactory, StudentFactory
@@ -162,9 +163,9 @@ def test_teacher_sees_own_lessons_and_the_printable_layout(client, week, admin_u
 
 
 def test_dashboard_shows_today_and_next(client, week, admin_user, monkeypatch):
-    lesson(week, admin_user, day=1, slot=week["slots"][1])  # Tuesday 10:00
     monday_evening = datetime.datetime(2026, 11, 23, 18, 0, tzinfo=datetime.UTC)
     monkeypatch.setattr("django.utils.timezone.now", lambda: monday_evening)
+    lesson(week, admin_user, day=1, slot=week["slots"][1])  # Tuesday 10:00, placed on that Monday
     client.force_login(week["student"].user)
     body = client.get(reverse("accounts:dashboard_student")).content.decode()
     assert "Next:</strong> Tomorrow 10:00 · Data Structures in B-204" in body
@@ -209,11 +210,16 @@ def test_csv_import_page_dry_run_then_import(client, week, admin_user):
     text = f"section,subject,teacher,room,day,slot\nCS 2-A,CS201,{week['ravi'].employee_id},B-204,Monday,09:00\n"
     client.force_login(admin_user)
     url = reverse("timetable:import", args=[week["term"].pk])
-    check = client.post(url, {"file": SimpleUploadedFile("t.csv", text.encode())})
+    when = {"effective_from": (timezone.localdate() + datetime.timedelta(days=1)).isoformat()}
+    assert "Choose the date from which the change takes effect" in client.post(
+        url, {"file": SimpleUploadedFile("t.csv", text.encode())}
+    ).content.decode()
+    check = client.post(url, {"file": SimpleUploadedFile("t.csv", text.encode()), **when})
     assert check.status_code == 200 and "All 1 rows are fine" in check.content.decode()
     assert not week["term"].timetable_entries.exists()
-    done = client.post(url, {"file": SimpleUploadedFile("t.csv", text.encode()), "confirm": "on"})
+    done = client.post(url, {"file": SimpleUploadedFile("t.csv", text.encode()), "confirm": "on", **when})
     assert done.status_code == 302 and week["term"].timetable_entries.count() == 1
+    assert week["term"].timetable_entries.get().valid_from == timezone.localdate() + datetime.timedelta(days=1)
     bad = client.post(url, {"file": SimpleUploadedFile("t.csv", b"\xff\xfe garbage")})
     assert "Save the file as UTF-8 CSV" in bad.content.decode()
 
@@ -235,8 +241,9 @@ def test_admin_week_views_and_overview_have_a_fixed_query_budget(
         reverse("timetable:room", args=[week["big_room"].pk]) + f"?term={term}": 9,
         reverse("timetable:teacher", args=[week["ravi"].pk]) + f"?term={term}": 9,
         reverse("timetable:overview", args=[term]): 8,
-        # the grid is cached by now; subjects, requirements, placed counts and the copy form's terms
-        reverse("timetable:builder", args=[term, week["section"].pk]): 9,
+        # the latest version's grid (its own cache entry: config, slots, entries), subjects, requirements,
+        # placed counts, the copy form's terms, the next school day (config) and the latest version's start
+        reverse("timetable:builder", args=[term, week["section"].pk]): 14,
     }
     for url, expected in pages.items():
         with django_assert_num_queries(expected):
