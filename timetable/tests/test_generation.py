@@ -58,7 +58,8 @@ def test_review_then_implement_replaces_the_week_from_a_date(week, admin_user, c
     new = TimetableEntry.objects.filter(term=week["term"], section=week["section"]).active()
     assert new.count() == 6 and {e.valid_from for e in new} == {_tomorrow()}
     client.force_login(week["student"].user)
-    assert client.get(reverse("timetable:mine")).content.decode().count('class="lesson"') == 6
+    next_week = (_tomorrow() + datetime.timedelta(days=7)).isoformat()
+    assert client.get(reverse("timetable:mine") + f"?week={next_week}").content.decode().count('class="lesson"') == 6
 
 
 def test_implement_refuses_when_the_timetable_changed_meanwhile(week, admin_user):
