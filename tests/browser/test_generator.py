@@ -11,6 +11,7 @@ from accounts.tests.factories import DEFAULT_PASSWORD
 from config.celery_app import app
 from tests.browser.test_flows import sign_in
 from timetable.models import TimetableEntry
+from timetable.selectors import next_school_day
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -61,14 +62,15 @@ def test_admin_generates_a_course_year_watches_progress_approves_and_the_student
 
     page.get_by_role("button", name="Approve").click()
     expect(page.get_by_role("status")).to_have_text("Suggestion approved.")
-    page.get_by_role("button", name="Implement: make it the timetable").click()
-    expect(page.get_by_role("status")).to_contain_text("lessons are now the timetable")
+    page.get_by_role("button", name="Implement: make it the timetable").click()  # from the next school day
+    expect(page.get_by_role("status")).to_contain_text("lessons are the timetable from")
     after = TimetableEntry.objects.filter(section__programme__code="CS", section__year=2).count()
     assert after >= before
 
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, base, student.user.username, DEFAULT_PASSWORD)
-    page.goto(f"{base}/timetable/mine/")
+    start = next_school_day(term=student.section.timetable_entries.first().term)
+    page.goto(f"{base}/timetable/mine/?week={start.isoformat()}")  # the week the new timetable starts
     mine = TimetableEntry.objects.filter(section=student.section, active=True).count()
     assert mine == 14
     expect(page.locator("table.timetable .lesson")).to_have_count(mine)
