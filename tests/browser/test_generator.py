@@ -1,5 +1,6 @@
 """The generator in a real Chromium, with a real Celery worker: watch progress, approve, implement."""
 
+import datetime
 import re
 
 import pytest
@@ -70,7 +71,8 @@ def test_admin_generates_a_course_year_watches_progress_approves_and_the_student
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, base, student.user.username, DEFAULT_PASSWORD)
     start = next_school_day(term=student.section.timetable_entries.first().term)
-    page.goto(f"{base}/timetable/mine/?week={start.isoformat()}")  # the week the new timetable starts
+    after = start + datetime.timedelta(days=7)  # a whole week after the new timetable started
+    page.goto(f"{base}/timetable/mine/?week={after.isoformat()}")
     mine = TimetableEntry.objects.filter(section=student.section, active=True).count()
     assert mine == 14
     expect(page.locator("table.timetable .lesson")).to_have_count(mine)
