@@ -1,6 +1,7 @@
 """Who an announcement is for: as a feed filter for one person, and as a set of recipients (set-based)."""
 
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import GuardianLink, Role, StudentProfile, User
 from announcements.models import Audience
@@ -16,7 +17,7 @@ def viewer_sections(user) -> list[ClassSection]:
     if user.role == Role.TEACHER:
         from timetable.models import TimetableEntry
 
-        ids = TimetableEntry.objects.active().filter(teacher__user=user).values("section_id")
+        ids = TimetableEntry.objects.in_force_from(timezone.localdate()).filter(teacher__user=user).values("section_id")
         return list(ClassSection.objects.filter(pk__in=ids))
     return []
 

@@ -290,7 +290,7 @@ def teacher_classes(*, user) -> list[ClassChoice]:
     """The (section, subject) classes a person may report on: sessions they teach or cover, and their active
     timetable entries (so a class shows before its first register); admins get every class. One query."""
     sessions = sessions_for_viewer(user=user).filter(section__isnull=False)
-    entries = TimetableEntry.objects.active().filter(institute_id=user.institute_id)
+    entries = TimetableEntry.objects.in_force_from(timezone.localdate()).filter(institute_id=user.institute_id)
     if user.role == Role.TEACHER:
         entries = entries.filter(teacher__user_id=user.pk)
     elif user.role != Role.ADMIN:

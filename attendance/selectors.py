@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import Role
 from attendance.models import AttendanceRecord, AttendanceStatus, ClassSession, LeaveRequest, LeaveStatus
@@ -122,7 +123,9 @@ def leave_for_viewer(*, user):
     if user.role == Role.GUARDIAN:
         return qs.filter(student__guardian_links__guardian__user=user)
     if user.role == Role.TEACHER:
-        sections = TimetableEntry.objects.active().filter(teacher__user=user).values("section_id")
+        sections = (
+            TimetableEntry.objects.in_force_from(timezone.localdate()).filter(teacher__user=user).values("section_id")
+        )
         return qs.filter(student__section_id__in=sections)
     if user.role == Role.ADMIN:
         return qs

@@ -30,6 +30,15 @@ class Mark:
     understanding: int | None = None
 
 
+def _check_in_force(entry, date: datetime.date) -> None:
+    """The lesson's version must be the one in force on `date` (the timetable may have changed since)."""
+    in_force = (entry.valid_from is None or entry.valid_from <= date) and (
+        entry.valid_until is None or date < entry.valid_until
+    )
+    if not in_force:
+        raise ValidationError(f"{entry.subject.name} for {entry.section} is not in the timetable on {date:%A %d %B}.")
+
+
 def _check_date(entry, date: datetime.date) -> None:
     term = entry.term
     if date.weekday() != entry.day:
@@ -38,11 +47,7 @@ def _check_date(entry, date: datetime.date) -> None:
         )
     if not term.starts_on <= date <= term.ends_on:
         raise ValidationError(f"{date:%d %B %Y} is outside {term}.")
-    if not (
-        (entry.valid_from is None or entry.valid_from <= date)
-        and (entry.valid_until is None or date < entry.valid_until)
-    ):
-        raise ValidationError(f"{entry.subject.name} for {entry.section} was not in the timetable on {date:%A %d %B}.")
+    _check_in_force(entry, date)
     if date > timezone.localdate():
         raise ValidationError("A register can be taken on the day of the class, not before.")
 
@@ -429,6 +434,7 @@ def session_assign_cover(*, entry, date: datetime.date, teacher, actor) -> Class
         raise ValidationError("Choose a teacher of your institute.")
     if date.weekday() != entry.day:
         raise ValidationError(f"{entry.subject.name} for {entry.section} is on {entry.get_day_display()}s.")
+    _check_in_force(entry, date)
     session = _session_locked(entry=entry, date=date)
     session.cover_teacher = teacher
     session.save(update_fields=["cover_teacher", "updated_at"])
