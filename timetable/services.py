@@ -47,7 +47,7 @@ def entry_save(
     _same_institute(term.institute, section, subject, teacher, room, slot)
     lesson = Lesson(section=section, subject=subject, teacher=teacher, room=room, day=int(day), slot=slot)
     with transaction.atomic():
-        added, changed = versions.hand_edit_dates(term=term)
+        added, changed = versions.hand_edit_dates(term=term, section=section)
         start, before, has_past = added, None, False
         if entry is not None:
             entry = TimetableEntry.objects.select_for_update().get(pk=entry.pk, active=True)
@@ -103,7 +103,7 @@ def entry_delete(*, entry: TimetableEntry, actor) -> None:
         .get(pk=entry.pk, active=True)
     )
     term = entry.term
-    added, start = versions.hand_edit_dates(term=term)
+    added, start = versions.hand_edit_dates(term=term, section=entry.section)
     if entry.sessions.exists():
         versions.refuse_after_term(term=term, date=start)
         closed, _deleted = versions.close_from(term=term, entries=[entry], date=start)

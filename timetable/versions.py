@@ -32,14 +32,17 @@ def start_value(term: Term, date: datetime.date) -> datetime.date | None:
     return None if date <= term.starts_on else date
 
 
-def _latest_start(term: Term) -> datetime.date | None:
-    return TimetableEntry.objects.filter(term=term, active=True).aggregate(m=Max("valid_from"))["m"]
+def _latest_start(term: Term, section) -> datetime.date | None:
+    rows = TimetableEntry.objects.filter(term=term, section=section, active=True)
+    return rows.aggregate(m=Max("valid_from"))["m"]
 
 
-def hand_edit_dates(*, term: Term, next_day: datetime.date | None = None) -> tuple[datetime.date, datetime.date]:
-    """When changes made in the builder take effect, as (added, changed).
+def hand_edit_dates(
+    *, term: Term, section, next_day: datetime.date | None = None
+) -> tuple[datetime.date, datetime.date]:
+    """When changes made in the builder to a section's week take effect, as (added, changed).
 
-    The builder edits the latest version of the week, so neither is before that version starts. A new lesson
+    The builder edits the latest version of the section's week, so neither is before that version starts. A new lesson
     (or one never taken) takes effect from today: adding it moves nothing. A lesson with registers changes
     from the next school day, so today's lesson and register never move from under a teacher. Refused once
     the term is over. `next_day` saves a query when the caller already has the next school day.
@@ -49,7 +52,7 @@ def hand_edit_dates(*, term: Term, next_day: datetime.date | None = None) -> tup
     today = timezone.localdate()
     if today > term.ends_on:
         raise ValidationError(f"{term} has ended: its timetable can no longer change.")
-    latest = _latest_start(term)
+    latest = _latest_start(term, section)
     added = max(today, latest) if latest else today
     changed = next_day or next_school_day(term=term)
     if latest and latest > changed:

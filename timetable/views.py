@@ -60,7 +60,7 @@ def index(request):
 def _builder_context(request, term, section, form=None, cell=None):
     default = selectors.next_school_day(term=term)
     try:
-        edits_from = versions.hand_edit_dates(term=term, next_day=default)
+        edits_from = versions.hand_edit_dates(term=term, section=section, next_day=default)
     except ValidationError:
         edits_from = None  # the term is over: the page says so
     return {
@@ -113,10 +113,10 @@ def _cell_request(request, term, day: int, slot: TimeSlot) -> tuple[int, TimeSlo
     return day, slot, _digits(source.get("subject")), kept
 
 
-def _edits_from(term):
+def _edits_from(term, section):
     """The first date a lesson placed now is in force: who is free is counted from then on."""
     try:
-        return versions.hand_edit_dates(term=term)[0]
+        return versions.hand_edit_dates(term=term, section=section)[0]
     except ValidationError:
         return None  # the term is over: entry_save says so
 
@@ -133,7 +133,7 @@ def cell(request, term_id, section_id, day, slot_id):
     cell_day, cell_slot = day, _slot_get(term, slot_id)
     day, slot, subject_id, kept = _cell_request(request, term, cell_day, cell_slot)
     choices = selectors.cell_choices(
-        term=term, section=section, day=day, slot=slot, subject_id=subject_id, from_date=_edits_from(term)
+        term=term, section=section, day=day, slot=slot, subject_id=subject_id, from_date=_edits_from(term, section)
     )
     initial = {"day": day, "slot": slot.pk, "subject": choices["subject_id"], **kept}
     form = EntryForm(request.POST or None, choices=choices, initial=initial, term=term)
@@ -174,7 +174,7 @@ def entry_edit(request, entry_id):
         slot=slot,
         subject_id=subject_id or entry.subject_id,
         exclude_pk=entry.pk,
-        from_date=_edits_from(term),
+        from_date=_edits_from(term, section),
     )
     initial = {
         "subject": choices["subject_id"],

@@ -11,7 +11,7 @@ from attendance.models import AttendanceRecord, ClassSession
 from attendance.tests import conftest as attendance_fixtures
 from tests.browser.test_attendance import sign_out
 from tests.browser.test_flows import sign_in
-from timetable.models import SuggestionStatus, TimetableEntry, TimetableSuggestion
+from timetable.models import SuggestionStatus, TimetableEntry, TimetableSuggestion, Weekday
 from timetable.tests.factories import TimeSlotFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -92,3 +92,36 @@ def test_a_register_taken_today_survives_a_new_week_from_next_monday(page: Page,
     if today.weekday() != 0:
         expect(page.get_by_text("No classes on this day.")).to_be_visible()
     assert TimetableEntry.objects.active().get(section=klass["section"]).valid_from == monday > sunday
+
+
+def test_the_builder_teacher_list_refreshes_when_the_day_changes(page: Page, live_server, klass, admin_user):
+    from accounts.tests.factories import TeacherFactory
+    from enrollment.tests.factories import ClassSectionFactory
+    from timetable.tests.factories import RoomFactory, TimetableEntryFactory
+
+    base = live_server.url
+    # Two working days other than the class's own (today's), where its cells are free.
+    busy_day, free_day = [d for d in range(5) if d != klass["date"].weekday()][:2]
+    busy_name, free_name = Weekday(busy_day).label, Weekday(free_day).label
+    nina = TeacherFactory(institute=klass["term"].institute, user__full_name="Nina Das", subjects=[klass["subject"]])
+    TimetableEntryFactory(  # Nina teaches the other class on `busy_day` at 09:00
+        term=klass["term"],
+        section=ClassSectionFactory(programme=klass["section"].programme, year=2, name="B"),
+        subject=klass["subject"],
+        teacher=nina,
+        room=RoomFactory(institute=klass["term"].institute, name="Lab-1"),
+        slot=klass["slot"],
+        day=busy_day,
+    )
+    sign_in(page, base, admin_user.username, DEFAULT_PASSWORD)
+    page.goto(f"{base}/timetable/terms/{klass['term'].pk}/sections/{klass['section'].pk}/build/")
+    expect(page.locator("#edits-from")).to_contain_text("latest version")
+    page.get_by_role("button", name=f"Add a lesson on {busy_name} at 09:00").click()
+    teachers = page.locator("#id_teacher")
+    expect(teachers).to_contain_text(klass["teacher"].full_name)
+    expect(teachers).not_to_contain_text("Nina Das")
+    page.locator("#id_day").select_option(label=free_name)
+    expect(teachers).to_contain_text("Nina Das")  # the list follows the day chosen, without a reload
+    expect(page.locator("#teacher-hint")).to_contain_text(free_name)
+    page.locator("#id_day").select_option(label=busy_name)
+    expect(teachers).not_to_contain_text("Nina Das")

@@ -308,3 +308,42 @@ def test_the_teacher_list_follows_the_chosen_subject_day_and_time(client, week, 
     assert "Nina Das" in teachers(subject=week["subject"].pk, day=2, slot=week["slots"][1].pk)
     body = client.get(url, headers={"HX-Request": "true"}).content.decode()
     assert body.count('hx-trigger="change"') == 3  # subject, day and time each refresh the lists
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_current_week_is_scored_on_the_suggestions_own_scale(week, admin_user):
+    from timetable.engine_adapter import current_evaluation
+
+    s = generation.suggestion_request(
+        term=week["term"], actor=admin_user, algorithm="greedy", time_limit=5, section=week["section"]
+    )
+    s.refresh_from_db()  # the task ran at commit
+    assert s.status == SuggestionStatus.GENERATED, s.error
+    assert current_evaluation(s)["missing"] == len(s.data)  # nothing placed yet: every lesson is missing
+    generation.suggestion_review(suggestion=s, actor=admin_user, approve=True)
+    generation.suggestion_implement(suggestion=s, actor=admin_user, effective_from=days(1))
+    # Once it is the week, the week scores exactly what the engine said of the suggestion.
+    scored = current_evaluation(s)
+    assert scored["missing"] == 0 and scored["cost"] == pytest.approx(s.score)
+
+
+def test_the_builder_edits_the_latest_version_of_the_sections_week(week, admin_user):
+    old_lesson(week)
+    s = approved(week, [row(week, day=0, slot=week["slots"][0])])
+    generation.suggestion_implement(suggestion=s, actor=admin_user, effective_from=days(3))
+
+    def place(section, teacher, room):
+        return services.entry_save(
+            term=week["term"],
+            section=section,
+            subject=week["subject"],
+            teacher=teacher,
+            room=room,
+            day=4,
+            slot=week["slots"][3],
+            actor=admin_user,
+        )
+
+    # The section's new week starts in 3 days: a lesson added to it starts then too; another section's today.
+    assert place(week["section"], week["ravi"], week["big_room"]).valid_from == days(3)
+    assert place(week["other_section"], week["nina"], week["lab"]).valid_from == TODAY()

@@ -211,9 +211,10 @@ def test_csv_import_page_dry_run_then_import(client, week, admin_user):
     client.force_login(admin_user)
     url = reverse("timetable:import", args=[week["term"].pk])
     when = {"effective_from": (timezone.localdate() + datetime.timedelta(days=1)).isoformat()}
-    assert "Choose the date from which the change takes effect" in client.post(
-        url, {"file": SimpleUploadedFile("t.csv", text.encode())}
-    ).content.decode()
+    assert (
+        "Choose the date from which the change takes effect"
+        in client.post(url, {"file": SimpleUploadedFile("t.csv", text.encode())}).content.decode()
+    )
     check = client.post(url, {"file": SimpleUploadedFile("t.csv", text.encode()), **when})
     assert check.status_code == 200 and "All 1 rows are fine" in check.content.decode()
     assert not week["term"].timetable_entries.exists()
