@@ -154,6 +154,8 @@ def cell(request, term_id, section_id, day, slot_id):
         "day": Weekday(day),
         "slot": slot,
         "entry": None,
+        # A redraw after a change of subject, day or time keeps the focus where it is (no autofocus).
+        "redraw": request.method == "GET" and "subject" in request.GET,
         "refresh_url": reverse("timetable:cell", args=[term.pk, section.pk, cell_day, cell_slot.pk]),
     }
     if request.htmx:
@@ -202,6 +204,8 @@ def entry_edit(request, entry_id):
         "day": Weekday(day),
         "slot": slot,
         "entry": entry,
+        # A redraw after a change of subject, day or time keeps the focus where it is (no autofocus).
+        "redraw": request.method == "GET" and "subject" in request.GET,
         "refresh_url": reverse("timetable:entry_edit", args=[entry.pk]),
     }
     if request.htmx:
