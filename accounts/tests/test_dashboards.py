@@ -26,8 +26,9 @@ def test_student_dashboard(client, django_assert_num_queries, student, n):
     for k in range(n):
         GuardianLinkFactory(student=student, guardian__user__full_name=f"Guardian {k}")
     guardian_link_code_create(student=student, actor=student.user)
-    # 12: the attendance card adds one aggregate over this term's marks, whatever their number
-    body = _get(client, django_assert_num_queries, student.user, "accounts:dashboard_student", 12)
+    # 12: the attendance card adds one aggregate over this term's marks, whatever their number;
+    # 14: the student's enrolled subjects (the timetable shows only theirs) and the "subjects not enrolled" card
+    body = _get(client, django_assert_num_queries, student.user, "accounts:dashboard_student", 14)
     assert "CS 2-A" in body and "CS2A001" in body and f"Guardian {n - 1}" in body
 
 
@@ -39,8 +40,9 @@ def test_guardian_dashboard(client, django_assert_num_queries, guardian_link, se
         GuardianLinkFactory(
             guardian=guardian, student=StudentFactory(section=own_section, user__full_name=f"Child {k}")
         )
-    # session, user, institute, links, term, the children's links again for their grids, slots, entries, config
-    body = _get(client, django_assert_num_queries, guardian.user, "accounts:dashboard_guardian", 9)
+    # session, user, institute, links, term, the children's links again for their grids, slots, entries, config,
+    # the children's enrolled subjects (their grids show only those lessons)
+    body = _get(client, django_assert_num_queries, guardian.user, "accounts:dashboard_guardian", 10)
     assert "Asha Rao" in body and (n == 1 or f"Child {n - 2}" in body)
 
 
