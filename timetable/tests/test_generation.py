@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from enrollment.tests.factories import SubjectFactory
+from enrollment.tests.factories import EnrollmentFactory, SubjectFactory
 from timetable import generation
 from timetable.models import SuggestionStatus, TimetableEntry, TimetableSuggestion
 from timetable.tests.factories import TimetableEntryFactory
@@ -48,6 +48,8 @@ def test_review_then_implement_replaces_the_week(week, admin_user, client):
     assert s.status == SuggestionStatus.IMPLEMENTED and s.reviewed_by == admin_user
     assert not TimetableEntry.objects.filter(pk=old.pk).exists()
     assert TimetableEntry.objects.filter(term=week["term"], section=week["section"]).count() == 6
+    for subject in (week["subject"], week["physics"]):  # a student sees the lessons of subjects enrolled in
+        EnrollmentFactory(student=week["student"], subject=subject, term=week["term"])
     client.force_login(week["student"].user)
     assert client.get(reverse("timetable:mine")).content.decode().count('class="lesson"') == 6
 
