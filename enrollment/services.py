@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import ProtectedError
 from django.forms.models import model_to_dict
+from django.urls import reverse
 
 from audit.services import audit_record
 from enrollment.catalogue import Kind
@@ -252,9 +253,9 @@ def _registration_refusals_notify(*, student, term, lines: list[str]) -> None:
         recipient_ids=admins,
         message=Message(
             kind=NotificationKind.ALERT,
-            title=f"{student.user.full_name} registered into {student.section} but is not enrolled in everything",
+            title=f"{student.user.full_name} registered into {student.section} but is not enrolled in everything"[:200],
             body="\n".join(lines),
-            url=f"/enrollment/sections/{student.section_id}/" + (f"?term={term.pk}" if term else ""),
+            url=reverse("enrollment:section", args=[student.section_id]) + (f"?term={term.pk}" if term else ""),
             dedupe_key=f"registration-enrol:{student.pk}:{term.pk if term else 0}",
         ),
     )
