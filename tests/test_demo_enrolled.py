@@ -5,6 +5,7 @@ import pytest
 from accounts.demo import DEMO_SLUG, seed_demo
 from accounts.models import StudentProfile
 from enrollment.models import Enrollment, EnrollmentStatus, Term
+from timetable.models import TimetableEntry
 from timetable.selectors import my_grids
 
 pytestmark = pytest.mark.django_db
@@ -20,4 +21,5 @@ def test_every_demo_student_is_enrolled_and_sees_lessons():
     assert students and {s.pk for s in students} == enrolled
     for student in students[:5]:
         [grid] = my_grids(user=student.user, term=term)
-        assert grid.entries and not grid.not_enrolled
+        section_lessons = TimetableEntry.objects.active().filter(term=term, section=student.section).count()
+        assert grid.entries and not grid.not_enrolled and len(grid.entries) == section_lessons
