@@ -135,9 +135,7 @@ def test_context_lessons_are_only_of_subjects_enrolled_in(world):
     """Withdrawn from Algorithms: tomorrow's Algorithms lesson is not Asha's any more; Bala still has it."""
     from enrollment.models import EnrollmentStatus
 
-    Enrollment.objects.filter(student=world["student"], subject__code="CS202").update(
-        status=EnrollmentStatus.WITHDRAWN
-    )
+    Enrollment.objects.filter(student=world["student"], subject__code="CS202").update(status=EnrollmentStatus.WITHDRAWN)
     context = student_context(student_id=world["student"].pk)
     assert context["timetable"]["tomorrow"]["lessons"] == []
     assert [lesson["subject"] for lesson in context["timetable"]["today"]["lessons"]] == ["CS201 Data Structures"]
