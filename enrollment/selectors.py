@@ -110,11 +110,12 @@ def subjects_not_enrolled(*, student, term) -> dict:
     """The section's subjects a student is not actively enrolled in this term, each with why not.
 
     The reasons are worked out afresh by the enrolment rules, so an entry disappears as soon as the office
-    resolves it. 1 query when the student has every subject, 5 otherwise.
+    resolves it. 1 query when the student has every subject; otherwise 3 more for the rules (prerequisites,
+    enrolments, places) and one for the results of required subjects when there are prerequisites.
     """
     from django.db.models import Exists, OuterRef
 
-    from enrollment.models import Enrollment, EnrollmentStatus, Subject
+    from enrollment.models import Enrollment, EnrollmentStatus
     from enrollment.rules import EligibilityIndex
 
     section = student.section
