@@ -305,9 +305,10 @@ def _registration_complete(*, pending: PendingRegistration) -> User:
 
         section = ClassSection.objects.get(pk=data["section_id"], institute=institute)
         term = Term.objects.filter(institute=institute, is_current=True).first()
-        StudentProfile.objects.create(
+        student = StudentProfile.objects.create(
             institute=institute, user=user, roll_number=data["roll_number"], section=section, term=term
         )
+        _student_enrol(student=student, actor=user)
     elif pending.kind == RegistrationKind.GUARDIAN:
         guardian = GuardianProfile.objects.create(institute=institute, user=user)
         link_code = GuardianLinkCode.objects.select_for_update().filter(pk=data["link_code_id"]).first()
@@ -330,18 +331,26 @@ def _registration_complete(*, pending: PendingRegistration) -> User:
     return user
 
 
+def _student_enrol(*, student: StudentProfile, actor: User) -> None:
+    """A student who registers is enrolled in their section's subjects, by the same rules as "enrol a section"."""
+    from enrollment.services import student_enrol_on_registration
+
+    student_enrol_on_registration(student=student, actor=actor)
+
+
 def _profile_from_invitation(*, user: User, invitation: Invitation) -> None:
     institute, data = invitation.institute, invitation.data
     if invitation.role == Role.STUDENT:
         from enrollment.models import ClassSection, Term
 
-        StudentProfile.objects.create(
+        student = StudentProfile.objects.create(
             institute=institute,
             user=user,
             roll_number=data["roll_number"],
             section=ClassSection.objects.get(pk=data["section_id"], institute=institute),
             term=Term.objects.filter(institute=institute, is_current=True).first(),
         )
+        _student_enrol(student=student, actor=invitation.invited_by or user)
     elif invitation.role == Role.TEACHER:
         teacher = TeacherProfile.objects.create(institute=institute, user=user, employee_id=data["employee_id"])
         teacher.subjects.set(data.get("subject_ids", []))

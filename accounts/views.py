@@ -26,6 +26,7 @@ from accounts.forms import (
 )
 from accounts.models import CodePurpose, Institute, Role
 from attendance.reports import student_current_term
+from enrollment.selectors import subjects_not_enrolled
 from timetable.selectors import dashboard_schedule, dashboard_schedules
 from utils.forms import attach_errors
 from utils.permissions import client_ip, role_required
@@ -249,12 +250,16 @@ def password_reset_confirm(request):
 def dashboard_student(request):
     user = selectors.user_with_profile(user_id=request.user.pk)
     student = user.student_profile
+    schedule = dashboard_schedule(user=user)
     context = {
         "me": user,
         "student": student,
         "guardians": selectors.student_guardians(student=student),
         "link_codes": list(selectors.link_codes_for_student(student=student)),
-        "schedule": dashboard_schedule(user=user),
+        "schedule": schedule,
+        # The current term's subjects not enrolled in, with why: shown until the office resolves them.
+        "subjects": subjects_not_enrolled(student=student, term=schedule["term"]) if schedule else None,
+        "self_enrol": user.institute.self_enrollment_open,
         "attendance": student_current_term(student=student),
         "attendance_threshold": settings.ATTENDANCE_WARN_BELOW,
     }

@@ -52,6 +52,15 @@ def _check_date(entry, date: datetime.date) -> None:
         raise ValidationError("A register can be taken on the day of the class, not before.")
 
 
+def guardians_alerted_on_save(date: datetime.date) -> bool:
+    """Whether a register saved now for a lesson on `date` alerts guardians.
+
+    An absence email months after the lesson does harm: only saves within ATTENDANCE_ALERT_WINDOW_DAYS
+    of the lesson's day (0: that day) alert. The save itself is accepted either way.
+    """
+    return (timezone.localdate() - date).days <= settings.ATTENDANCE_ALERT_WINDOW_DAYS
+
+
 def _may_mark(*, actor: User, entry, session: ClassSession | None) -> None:
     if actor.role == Role.ADMIN and actor.institute_id == entry.institute_id:
         return
@@ -235,8 +244,18 @@ def register_save(
         summary=summary,
         changes={"absent": sum(1 for m in marks if m.status == AttendanceStatus.ABSENT)},
     )
-    _after_save(session=session)
-    return {"marked": len(marks), "changed": changed, "session": session}
+    alert_guardians = guardians_alerted_on_save(date)
+    _after_save(session=session, alert_guardians=alert_guardians)
+    return {
+        "marked": len(marks),
+        "changed": changed,
+        "session": session,
+        "guardians_alerted": alert_guardians,
+        # Absences and lateness the guardians were not told of because the save came after the window.
+        "not_alerted": 0
+        if alert_guardians
+        else sum(1 for m in marks if m.status in (AttendanceStatus.ABSENT, AttendanceStatus.LATE)),
+    }
 
 
 def _records_upsert(*, session: ClassSession, rows: list[tuple], actor: User, now) -> None:
@@ -310,16 +329,23 @@ def _text_array(values) -> str:
     return "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 
-def _after_save(*, session: ClassSession) -> None:
+def _after_save(*, session: ClassSession, alert_guardians: bool) -> None:
     """After commit, in the worker: guardians' alerts, and the live event that refreshes open pages."""
     from attendance.tasks import register_saved_task
 
-    register_saved_task.delay_on_commit(session_id=session.pk)
+    register_saved_task.delay_on_commit(session_id=session.pk, alert_guardians=alert_guardians)
 
 
-def register_saved(*, session_id: int) -> None:
-    """What a save sets off (the worker runs it, once per save): alerts first, then the live event."""
-    attendance_alerts(session_id=session_id)
+def register_saved(*, session_id: int, alert_guardians: bool = True) -> None:
+    """What a save sets off (the worker runs it, once per save): alerts first, then the live event.
+
+    A register saved after the alert window alerts no guardian; the staff's consecutive-absence rule
+    still runs (it goes to counselors and admins, and dedupes per absence).
+    """
+    if alert_guardians:
+        attendance_alerts(session_id=session_id)
+    else:
+        consecutive_absence_check(session_id=session_id)
     register_publish(session_id=session_id)
 
 

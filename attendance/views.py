@@ -34,6 +34,7 @@ def today(request):
     date = _date(request.GET.get("date"))
     context = {
         "date": date,
+        "future": date > timezone.localdate(),
         "classes": selectors.classes_on(user=request.user, date=date),
         "previous": date - datetime.timedelta(days=1),
         "next": date + datetime.timedelta(days=1),
@@ -65,6 +66,8 @@ def _register_context(request, entry, date, form=None):
     return {
         "entry": entry,
         "date": date,
+        # A lesson still to come has nothing to mark: the page says so and offers no form.
+        "future": date > timezone.localdate(),
         "session": session,
         "locked": locked,
         "lock_hours": settings.ATTENDANCE_LOCK_HOURS,
@@ -78,6 +81,17 @@ def _register_context(request, entry, date, form=None):
             else []
         ),
     }
+
+
+def _not_alerted_text(*, date: datetime.date, count: int) -> str:
+    days = settings.ATTENDANCE_ALERT_WINDOW_DAYS
+    window = "on the day of the lesson" if days == 0 else f"within {days} day{'s' if days != 1 else ''} of the lesson"
+    late = (timezone.localdate() - date).days
+    return (
+        f"Guardians were not alerted of the {count} absence{'s' if count != 1 else ''} or late arrival"
+        f"{'s' if count != 1 else ''}: this register was saved {late} day{'s' if late != 1 else ''} after the "
+        f"lesson, and alerts go out only when it is saved {window}."
+    )
 
 
 @role_required(Role.TEACHER, Role.ADMIN)
@@ -105,6 +119,8 @@ def register(request, entry_id, date):
                 attach_errors(form, exc)
             else:
                 messages.success(request, f"Saved: {result['marked']} marked, {result['changed']} changed.")
+                if result["not_alerted"]:
+                    messages.info(request, _not_alerted_text(date=date, count=result["not_alerted"]))
                 return redirect(reverse("attendance:register", args=[entry.pk, date.isoformat()]))
     return render(request, "attendance/register.html", _register_context(request, entry, date, form))
 

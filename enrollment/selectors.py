@@ -94,6 +94,51 @@ def my_subjects(*, student, term) -> list[dict]:
     return rows
 
 
+def enrolled_subject_ids(*, student_ids, term) -> dict[int, set[int]]:
+    """Each student's subjects with an active enrolment in a term: one query for any number of students."""
+    from enrollment.models import Enrollment, EnrollmentStatus
+
+    found = {pk: set() for pk in student_ids}
+    for student_id, subject_id in Enrollment.objects.filter(
+        student_id__in=list(found), term=term, status=EnrollmentStatus.ACTIVE
+    ).values_list("student_id", "subject_id"):
+        found[student_id].add(subject_id)
+    return found
+
+
+def subjects_not_enrolled(*, student, term) -> dict:
+    """The section's subjects a student is not actively enrolled in this term, each with why not.
+
+    The reasons are worked out afresh by the enrolment rules, so an entry disappears as soon as the office
+    resolves it. 1 query when the student has every subject; otherwise 3 more for the rules (prerequisites,
+    enrolments, places) and one for the results of required subjects when there are prerequisites.
+    """
+    from django.db.models import Exists, OuterRef
+
+    from enrollment.models import Enrollment, EnrollmentStatus
+    from enrollment.rules import EligibilityIndex
+
+    section = student.section
+    subjects = list(
+        Subject.objects.filter(programme_id=section.programme_id, year=section.year)
+        .annotate(
+            enrolled=Exists(
+                Enrollment.objects.filter(
+                    student=student, term=term, subject=OuterRef("pk"), status=EnrollmentStatus.ACTIVE
+                )
+            )
+        )
+        .select_related("programme")
+        .order_by("code")
+    )
+    missing = [s for s in subjects if not s.enrolled]
+    rows = []
+    if missing:
+        index = EligibilityIndex(term=term, students=[student], subjects=missing)
+        rows = [{"subject": s, "problems": index.problems(student=student, subject=s)} for s in missing]
+    return {"term": term, "rows": rows, "enrolled": len(subjects) - len(missing), "total": len(subjects)}
+
+
 def section_matrix(*, section, term) -> dict:
     """Students × subjects of a section with each enrolment's status (4 queries)."""
     from accounts.models import StudentProfile

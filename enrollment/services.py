@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import ProtectedError
 from django.forms.models import model_to_dict
+from django.urls import reverse
 
 from audit.services import audit_record
 from enrollment.catalogue import Kind
@@ -142,50 +143,122 @@ def enrollment_withdraw(*, enrollment, actor):
     return enrollment
 
 
+def students_enrol_in_section_subjects(*, students, section, term, actor) -> dict:
+    """Enrol students in every subject of the section's course and year for a term: set-based, all rules applied.
+
+    The one core of "enrol a section" and of registration: capacity, prerequisites and duplicates are
+    checked by the same EligibilityIndex. A subject a student is already actively enrolled in is left
+    alone (not refused); every other refusal comes back with its reasons.
+    """
+    from enrollment.models import Enrollment, EnrollmentStatus, Subject
+    from enrollment.rules import EligibilityIndex
+
+    # No savepoint: the callers' transaction (a section, a registration) is the unit that succeeds or fails.
+    with transaction.atomic(savepoint=False):
+        # Lock the subjects so two enrolments (two registrations at once) cannot both take a last place.
+        subjects = list(
+            Subject.objects.select_for_update(of=("self",))
+            .filter(programme_id=section.programme_id, year=section.year)
+            .select_related("programme")
+            .order_by("code")
+        )
+        index = EligibilityIndex(term=term, students=students, subjects=subjects)
+        new, revived, refused = [], [], []
+        for student in students:
+            for subject in subjects:
+                problems = index.problems(student=student, subject=subject)
+                existing = index.existing.get((student.pk, subject.pk))
+                if problems:
+                    if not (existing is not None and existing.status == EnrollmentStatus.ACTIVE):
+                        refused.append((student, subject, problems))
+                    continue
+                if existing is not None:
+                    revived.append(existing.pk)
+                else:
+                    new.append(
+                        Enrollment(
+                            institute=section.institute, student=student, subject=subject, term=term, enrolled_by=actor
+                        )
+                    )
+                index.book(student=student, subject=subject)
+        Enrollment.objects.bulk_create(new)
+        Enrollment.objects.filter(pk__in=revived).update(status=EnrollmentStatus.ACTIVE, enrolled_by=actor)
+    return {"created": len(new) + len(revived), "refused": refused, "subjects": subjects}
+
+
 @transaction.atomic
 def section_enrol(*, section, term, actor) -> dict:
     """Enrol every student of a section in every subject of its course and year: set-based, all rules applied."""
     from accounts.models import StudentProfile
-    from enrollment.models import Enrollment, EnrollmentStatus, Subject
-    from enrollment.rules import EligibilityIndex
 
     students = list(StudentProfile.objects.filter(section=section).select_related("user", "section"))
-    subjects = list(
-        Subject.objects.select_for_update(of=("self",))
-        .filter(programme_id=section.programme_id, year=section.year)
-        .select_related("programme")
-        .order_by("code")
-    )
-    index = EligibilityIndex(term=term, students=students, subjects=subjects)
-    new, revived, refused = [], [], []
-    for student in students:
-        for subject in subjects:
-            problems = index.problems(student=student, subject=subject)
-            existing = index.existing.get((student.pk, subject.pk))
-            if problems:
-                if not (existing is not None and existing.status == EnrollmentStatus.ACTIVE):
-                    refused.append((student, subject, problems))
-                continue
-            if existing is not None:
-                revived.append(existing.pk)
-            else:
-                new.append(
-                    Enrollment(
-                        institute=section.institute, student=student, subject=subject, term=term, enrolled_by=actor
-                    )
-                )
-            index.book(student=student, subject=subject)
-    Enrollment.objects.bulk_create(new)
-    Enrollment.objects.filter(pk__in=revived).update(status=EnrollmentStatus.ACTIVE, enrolled_by=actor)
+    result = students_enrol_in_section_subjects(students=students, section=section, term=term, actor=actor)
     _enrol_audit(
         institute=section.institute,
         actor=actor,
         action="enrollment.section",
         obj=section,
-        summary=f"Enrolled {section} in its subjects for {term}: {len(new) + len(revived)} enrolments, "
-        f"{len(refused)} refused",
+        summary=f"Enrolled {section} in its subjects for {term}: {result['created']} enrolments, "
+        f"{len(result['refused'])} refused",
     )
-    return {"created": len(new) + len(revived), "refused": refused}
+    return {"created": result["created"], "refused": result["refused"]}
+
+
+def student_enrol_on_registration(*, student, actor) -> dict:
+    """A newly registered student joins their section's subjects for the current term, by section_enrol's rules.
+
+    Refusals do not stop the registration: the student's dashboard lists each subject not enrolled with
+    its reason (worked out afresh, so it goes away once the office resolves it), and the admins are told
+    now. Runs inside the registration's transaction; the notification is queued after commit.
+    """
+    from enrollment.models import Term
+
+    section, institute = student.section, student.institute
+    term = student.term or Term.objects.filter(institute=institute, is_current=True).first()
+    if term is None:
+        _registration_refusals_notify(student=student, term=None, lines=["No current term is set up yet."])
+        return {"created": 0, "refused": [], "term": None}
+    result = students_enrol_in_section_subjects(students=[student], section=section, term=term, actor=actor)
+    _enrol_audit(
+        institute=institute,
+        actor=actor,
+        action="enrollment.registration",
+        obj=student,
+        summary=f"Enrolled {student.user.full_name} on registration in {result['created']} subjects of {section} "
+        f"for {term}, {len(result['refused'])} refused",
+    )
+    if result["refused"]:
+        lines = [f"{subject.code} {subject.name}: {' '.join(problems)}" for _, subject, problems in result["refused"]]
+        _registration_refusals_notify(student=student, term=term, lines=lines)
+    elif not result["subjects"]:
+        _registration_refusals_notify(student=student, term=term, lines=[f"{section} has no subjects yet."])
+    return {"created": result["created"], "refused": result["refused"], "term": term}
+
+
+def _registration_refusals_notify(*, student, term, lines: list[str]) -> None:
+    """Tell the institute's admins which subjects a new student could not be enrolled in, and why."""
+    from accounts.models import Role, User
+    from utils.models import NotificationKind
+    from utils.notifications import Message, notify
+
+    admins = list(
+        User.objects.filter(institute_id=student.institute_id, role=Role.ADMIN, is_active=True).values_list(
+            "pk", flat=True
+        )
+    )
+    if not admins:
+        return
+    notify(
+        institute_id=student.institute_id,
+        recipient_ids=admins,
+        message=Message(
+            kind=NotificationKind.ALERT,
+            title=f"{student.user.full_name} registered into {student.section} but is not enrolled in everything"[:200],
+            body="\n".join(lines),
+            url=reverse("enrollment:section", args=[student.section_id]) + (f"?term={term.pk}" if term else ""),
+            dedupe_key=f"registration-enrol:{student.pk}:{term.pk if term else 0}",
+        ),
+    )
 
 
 @transaction.atomic

@@ -17,7 +17,8 @@ def grid_key(*, institute_id: int, term_id: int, kind: str, obj_id: int, when: s
     scopes = [f"inst:{institute_id}", f"{term_id}:{kind}:{obj_id}"]
     versions = cache.get_many([_version_key(s) for s in scopes])
     parts = [str(versions.get(_version_key(s), 0)) for s in scopes]
-    return f"ttgrid:{term_id}:{kind}:{obj_id}:{when}:" + ".".join(parts)
+    # "ttgrid2": grid entries carry subject_id since students see only their enrolled subjects' lessons.
+    return f"ttgrid2:{term_id}:{kind}:{obj_id}:{when}:" + ".".join(parts)
 
 
 def _bump(scope: str) -> None:

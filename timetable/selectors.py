@@ -1,6 +1,5 @@
 """Reads: week shapes, grids (cached per section / teacher / room and term), rosters of choices."""
 
-import copy
 import datetime
 from dataclasses import dataclass, field
 
@@ -31,6 +30,8 @@ class Grid:
     entries: list[dict]
     kind: str = "section"
     rows: list[dict] = field(default_factory=list)
+    #: A student's grid when they have no active enrolment this term: show what to do, not a week.
+    not_enrolled: bool = False
 
     def __post_init__(self):
         cells: dict[tuple[int, int], list[dict]] = {}
@@ -149,6 +150,7 @@ def _entry_dict(entry: TimetableEntry) -> dict:
         "id": entry.pk,
         "day": entry.day,
         "slot_id": entry.slot_id,
+        "subject_id": entry.subject_id,
         "subject_code": entry.subject.code,
         "subject_name": entry.subject.name,
         "teacher": entry.teacher.user.full_name,
@@ -364,11 +366,34 @@ def terms_for(*, institute) -> list[Term]:
     return list(Term.objects.filter(institute=institute))
 
 
+def grid_for_student(*, grid: Grid, subject_ids: set[int], title: str | None = None) -> Grid:
+    """A section's grid cut down to the lessons of the subjects a student is enrolled in.
+
+    The cached section grid is shared by the whole class; this copy is per student and never cached.
+    """
+    return Grid(
+        title=title or grid.title,
+        days=grid.days,
+        slots=grid.slots,
+        entries=[e for e in grid.entries if e.get("subject_id") in subject_ids],
+        kind=grid.kind,
+        not_enrolled=not subject_ids,
+    )
+
+
 def my_grids(*, user, term: Term, when=None) -> list[Grid]:
-    """The grids a person may see: a student's section, a teacher's lessons, each child of a guardian."""
+    """The grids a person may see: a student's section, a teacher's lessons, each child of a guardian.
+
+    A student (and a guardian, per child) sees only the lessons of the subjects enrolled in that term.
+    """
+    from enrollment.selectors import enrolled_subject_ids
+
     if user.role == Role.STUDENT:
         student = StudentProfile.objects.select_related("section__programme").filter(user=user).first()
-        return [grid_for_section(term=term, section=student.section, when=when)] if student else []
+        if student is None:
+            return []
+        enrolled = enrolled_subject_ids(student_ids=[student.pk], term=term)[student.pk]
+        return [grid_for_student(grid=grid_for_section(term=term, section=student.section, when=when), subject_ids=enrolled)]
     if user.role == Role.TEACHER:
         teacher = TeacherProfile.objects.select_related("user").filter(user=user).first()
         return [grid_for_teacher(term=term, teacher=teacher, when=when)] if teacher else []
@@ -378,13 +403,18 @@ def my_grids(*, user, term: Term, when=None) -> list[Grid]:
                 "student__user", "student__section__programme"
             )
         )
+        if not links:
+            return []
         by_section = grids_for_sections(term=term, sections=[link.student.section for link in links], when=when)
-        grids = []
-        for link in links:
-            grid = copy.copy(by_section[link.student.section_id])
-            grid.title = f"{link.student.user.full_name} · {link.student.section}"
-            grids.append(grid)
-        return grids
+        enrolled = enrolled_subject_ids(student_ids=[link.student_id for link in links], term=term)
+        return [
+            grid_for_student(
+                grid=by_section[link.student.section_id],
+                subject_ids=enrolled[link.student_id],
+                title=f"{link.student.user.full_name} · {link.student.section}",
+            )
+            for link in links
+        ]
     return []
 
 
@@ -427,7 +457,7 @@ def dashboard_schedules(*, user) -> list[dict]:
     now = timezone.localtime()
     # The 7 days from today, each with the version in force on it: a change from next Monday shows on Monday.
     return [
-        {"term": term, "title": grid.title, **today_and_next(grid=grid, now=now)}
+        {"term": term, "title": grid.title, "not_enrolled": grid.not_enrolled, **today_and_next(grid=grid, now=now)}
         for grid in my_grids(user=user, term=term, when=now.date())
     ]
 

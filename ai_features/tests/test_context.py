@@ -129,3 +129,15 @@ def test_context_is_built_in_a_constant_number_of_queries(
     # With the timetable cached, three queries fewer (the week's shape and the lessons).
     with django_assert_num_queries(CONTEXT_QUERIES - 3):
         student_context(student_id=world["student"].pk)
+
+
+def test_context_lessons_are_only_of_subjects_enrolled_in(world):
+    """Withdrawn from Algorithms: tomorrow's Algorithms lesson is not Asha's any more; Bala still has it."""
+    from enrollment.models import EnrollmentStatus
+
+    Enrollment.objects.filter(student=world["student"], subject__code="CS202").update(status=EnrollmentStatus.WITHDRAWN)
+    context = student_context(student_id=world["student"].pk)
+    assert context["timetable"]["tomorrow"]["lessons"] == []
+    assert [lesson["subject"] for lesson in context["timetable"]["today"]["lessons"]] == ["CS201 Data Structures"]
+    bala = student_context(student_id=world["bala"].pk)
+    assert [lesson["subject"] for lesson in bala["timetable"]["tomorrow"]["lessons"]] == ["CS202 Algorithms"]

@@ -336,3 +336,54 @@ def test_deleting_the_marking_user_keeps_the_marks_without_a_marker(klass, admin
     admin_user.delete()
     assert AttendanceRecord.objects.count() == 4
     assert set(AttendanceRecord.objects.values_list("marked_by", flat=True)) == {None}
+
+
+# ------------------------------------------------------------------------------ the guardians' alert window
+
+
+def _backfill(klass, days_late: int, **statuses):
+    """The register of the lesson `days_late` days ago (a weekly lesson: a multiple of 7), saved now."""
+    date = klass["date"] - datetime.timedelta(days=days_late)
+    if date < klass["term"].starts_on:
+        pytest.skip("the term started too recently for a back-filled lesson")
+    return register_save(entry=klass["entry"], date=date, marks=marks(klass, **statuses), actor=klass["teacher"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_register_back_filled_after_the_window_is_saved_but_alerts_no_guardian(klass, settings):
+    settings.ATTENDANCE_ALERT_WINDOW_DAYS = 0  # the default: only on the lesson's day
+    result = _backfill(klass, 7, s0="absent", s1=("late", 5))
+    assert (result["guardians_alerted"], result["not_alerted"]) == (False, 2)
+    assert AttendanceRecord.objects.filter(status="absent").count() == 1  # the marks are kept
+    assert not Notification.objects.filter(kind="absence").exists()
+    assert not AttendanceRecord.objects.filter(guardians_notified_at__isnull=False).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_register_back_filled_within_the_window_alerts_guardians(klass, settings):
+    settings.ATTENDANCE_ALERT_WINDOW_DAYS = 7
+    result = _backfill(klass, 7, s0="absent")
+    assert (result["guardians_alerted"], result["not_alerted"]) == (True, 0)
+    assert Notification.objects.get(recipient=klass["guardian"]).kind == "absence"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_register_saved_on_the_lesson_day_alerts_guardians_by_default(klass):
+    from django.conf import settings
+
+    assert settings.ATTENDANCE_ALERT_WINDOW_DAYS == 0
+    assert save(klass, marks=marks(klass, s0="absent"))["guardians_alerted"] is True
+    assert Notification.objects.filter(recipient=klass["guardian"], kind="absence").count() == 1
+
+
+def test_the_alert_window_setting_is_read_from_the_environment():
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import django; django.setup(); from django.conf import settings; print(settings.ATTENDANCE_ALERT_WINDOW_DAYS)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "ATTENDANCE_ALERT_WINDOW_DAYS": "3"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "3"

@@ -274,6 +274,45 @@ def test_the_date_must_be_a_day_of_the_lesson(client, klass):
     assert not AttendanceRecord.objects.exists()
 
 
+def test_a_future_day_offers_no_register(client, klass):
+    next_week = klass["date"] + datetime.timedelta(days=7)
+    if next_week > klass["term"].ends_on:
+        pytest.skip("the term ends before next week's lesson")
+    client.force_login(klass["teacher"])
+    day = client.get(reverse("attendance:today"), {"date": next_week.isoformat()}).content.decode()
+    assert "CS 2-A" in day and "Take attendance" not in day and "Not yet" in day
+    page = client.get(register_url(klass, next_week))
+    body = page.content.decode()
+    assert page.status_code == 200 and "can be taken from that day, not before" in body
+    assert 'id="register-form"' not in body and "Save register" not in body
+    today = client.get(register_url(klass)).content.decode()  # the lesson's own day still has its form
+    assert 'id="register-form"' in today and "not before" not in today
+    assert "not before" in client.post(register_url(klass, next_week), form_data(klass)).content.decode()
+    assert not AttendanceRecord.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_back_filled_register_is_saved_and_says_guardians_were_not_alerted(client, klass, settings):
+    from utils.models import Notification
+
+    settings.ATTENDANCE_ALERT_WINDOW_DAYS = 0
+    last_week = klass["date"] - datetime.timedelta(days=7)
+    if last_week < klass["term"].starts_on:
+        pytest.skip("the term started too recently for a back-filled lesson")
+    client.force_login(klass["teacher"])
+    response = client.post(register_url(klass, last_week), form_data(klass, s0="absent"), follow=True)
+    body = response.content.decode()
+    assert "Saved: 4 marked" in body
+    assert "Guardians were not alerted of the 1 absence or late arrival" in body
+    assert "saved 7 days after the lesson" in body and "only when it is saved on the day of the lesson" in body
+    assert AttendanceRecord.objects.filter(status="absent").count() == 1
+    assert not Notification.objects.filter(kind="absence").exists()
+    # Saved on the lesson's day: guardians are alerted, and the page does not say otherwise.
+    body = client.post(register_url(klass), form_data(klass, s0="absent"), follow=True).content.decode()
+    assert "were not alerted" not in body
+    assert Notification.objects.filter(recipient=klass["guardian"], kind="absence").count() == 1
+
+
 # ------------------------------------------------------------------------------------------ the lock
 
 

@@ -226,6 +226,9 @@ CELERY_BEAT_SCHEDULE["publish-due-announcements"] = {
 ATTENDANCE_LOCK_HOURS = env.int("ATTENDANCE_LOCK_HOURS", default=48)
 ATTENDANCE_WARN_BELOW = env.int("ATTENDANCE_WARN_BELOW", default=75)
 ATTENDANCE_CONSECUTIVE_ABSENCES = env.int("ATTENDANCE_CONSECUTIVE_ABSENCES", default=3)
+# Guardians are alerted of absence/lateness only when the register is saved within this many days of the
+# lesson (0: on the lesson's day). A register back-filled later is saved, but alerts no guardian.
+ATTENDANCE_ALERT_WINDOW_DAYS = env.int("ATTENDANCE_ALERT_WINDOW_DAYS", default=0)
 
 # Timetable generator: a Celery worker loads the compiled search at start (in the background).
 TIMETABLE_WARM_KERNEL = env.bool("TIMETABLE_WARM_KERNEL", default=True)

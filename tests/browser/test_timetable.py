@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from accounts.tests.factories import DEFAULT_PASSWORD, StudentFactory, TeacherFactory
-from enrollment.tests.factories import ClassSectionFactory, SubjectFactory
+from enrollment.tests.factories import ClassSectionFactory, EnrollmentFactory, SubjectFactory
 from tests.browser.conftest import DESKTOP, PHONE
 from tests.browser.test_flows import assert_no_horizontal_overflow, assert_styled, sign_in
 from timetable.models import TimeSlot, TimetableEntry
@@ -33,6 +33,8 @@ def school(institute, programme, section, subject, term, student):
     TimeSlotFactory(institute=institute, order=4, starts_at=datetime.time(11, 30), ends_at=datetime.time(12, 20))
     physics = SubjectFactory(programme=programme, year=2, code="CS202", name="Physics")
     StudentFactory(section=section, term=term)
+    for enrolled in (subject, physics):  # the student sees the lessons of the subjects enrolled in
+        EnrollmentFactory(student=student, subject=enrolled, term=term)
     return {
         "term": term,
         "section": section,

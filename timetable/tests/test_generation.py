@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from enrollment.tests.factories import SubjectFactory
+from enrollment.tests.factories import EnrollmentFactory, SubjectFactory
 from timetable import generation
 from timetable.models import SuggestionStatus, TimetableEntry, TimetableSuggestion
 from timetable.tests.factories import TimetableEntryFactory
@@ -57,6 +57,8 @@ def test_review_then_implement_replaces_the_week_from_a_date(week, admin_user, c
     assert (old.active, old.valid_from, old.valid_until) == (False, None, _tomorrow())
     new = TimetableEntry.objects.filter(term=week["term"], section=week["section"]).active()
     assert new.count() == 6 and {e.valid_from for e in new} == {_tomorrow()}
+    for subject in (week["subject"], week["physics"]):  # a student sees the lessons of subjects enrolled in
+        EnrollmentFactory(student=week["student"], subject=subject, term=week["term"])
     client.force_login(week["student"].user)
     next_week = (_tomorrow() + datetime.timedelta(days=7)).isoformat()
     assert client.get(reverse("timetable:mine") + f"?week={next_week}").content.decode().count('class="lesson"') == 6

@@ -8,6 +8,8 @@ from django.utils import timezone
 from icalendar import Calendar
 
 from accounts.tests.factories import GuardianLinkFactory, StudentFactory
+from enrollment.models import EnrollmentStatus
+from enrollment.tests.factories import EnrollmentFactory
 from timetable import selectors, services
 from timetable.models import CalendarFeed
 from timetable.tests.factories import RoomFactory, TimeSlotFactory
@@ -30,6 +32,12 @@ def lesson(week, actor, **overrides):
     }
     args.update(overrides)
     return services.entry_save(**args)
+
+
+def enrol(week, student=None, *subjects):
+    """A student (the week's one by default) enrolled in subjects (the week's subject by default) for the term."""
+    for subject in subjects or [week["subject"]]:
+        EnrollmentFactory(student=student or week["student"], subject=subject, term=week["term"])
 
 
 def cell_url(week, day, slot):
@@ -122,17 +130,20 @@ def _grow(week, admin_user, n):
 @pytest.mark.parametrize("n", [1, 8])
 def test_week_views_have_a_fixed_query_budget_and_are_cached(client, week, admin_user, django_assert_num_queries, n):
     _grow(week, admin_user, n)
+    enrol(week)
     student = week["student"].user
     client.force_login(student)
-    with django_assert_num_queries(9):  # session, user, term, profile, config, slots, entries, institute, terms
+    # session, user, term, profile, enrolled subjects, config, slots, entries, institute, terms
+    with django_assert_num_queries(10):
         first = client.get(reverse("timetable:mine"))
-    with django_assert_num_queries(6):  # the grid itself comes from the cache
+    with django_assert_num_queries(7):  # the grid itself comes from the cache
         second = client.get(reverse("timetable:mine"))
     assert first.content.count(b'class="lesson"') == second.content.count(b'class="lesson"')
     assert first.content.decode().count('class="lesson"') == n
 
 
 def test_a_change_invalidates_the_cached_grid(client, week, admin_user, django_capture_on_commit_callbacks):
+    enrol(week)
     client.force_login(week["student"].user)
     assert 'class="lesson"' not in client.get(reverse("timetable:mine")).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
@@ -150,9 +161,54 @@ def test_guardian_sees_each_childs_week(client, week, admin_user, guardian_link)
     lesson(
         week, admin_user, section=week["other_section"], teacher=week["nina"], room=week["lab"], subject=week["physics"]
     )
+    enrol(week, guardian_link.student)
+    enrol(week, second, week["physics"])
     client.force_login(guardian_link.guardian.user)
     body = client.get(reverse("timetable:mine")).content.decode()
     assert "Asha Rao · CS 2-A" in body and "Kiran Rao · CS 2-B" in body and "Physics" in body
+
+
+def test_guardian_sees_only_the_lessons_each_child_is_enrolled_in(client, week, admin_user, guardian_link):
+    lesson(week, admin_user)  # Data Structures, Tuesday 10:00
+    lesson(week, admin_user, subject=week["physics"], slot=week["slots"][0], teacher=week["nina"])  # Tuesday 9:00
+    second = StudentFactory(section=week["section"], term=week["term"], user__full_name="Kiran Rao")
+    GuardianLinkFactory(guardian=guardian_link.guardian, student=second)
+    enrol(week, guardian_link.student, week["physics"])  # Asha: Physics only; Kiran: nothing
+    client.force_login(guardian_link.guardian.user)
+    body = client.get(reverse("timetable:mine")).content.decode()
+    a, k = body.index("Asha Rao · CS 2-A"), body.index("Kiran Rao · CS 2-A")
+    asha, kiran = (body[a:k], body[k:]) if a < k else (body[a:], body[k:a])
+    assert "Physics" in asha and "Data Structures" not in asha
+    assert 'class="lesson"' not in kiran and "Not enrolled in any subject this term yet" in kiran
+
+
+def test_student_sees_only_the_lessons_of_subjects_enrolled_in(client, week, admin_user):
+    lesson(week, admin_user)  # Data Structures
+    lesson(week, admin_user, subject=week["physics"], slot=week["slots"][0], teacher=week["nina"])
+    enrol(week, None, week["physics"])
+    EnrollmentFactory(
+        student=week["student"], subject=week["subject"], term=week["term"], status=EnrollmentStatus.WITHDRAWN
+    )
+    client.force_login(week["student"].user)
+    body = client.get(reverse("timetable:mine")).content.decode()
+    assert body.count('class="lesson"') == 1 and "Physics" in body and "Data Structures" not in body
+    cal = Calendar.from_ical(client.get(reverse("timetable:ics")).content)
+    assert [str(e["summary"]) for e in cal.walk("VEVENT")] == ["Physics (CS 2-A)"]
+
+
+def test_a_student_enrolled_in_nothing_is_told_what_to_do_not_shown_a_week(client, week, admin_user, monkeypatch):
+    lesson(week, admin_user, day=1, slot=week["slots"][1])
+    monkeypatch.setattr(
+        "django.utils.timezone.now", lambda: datetime.datetime(2026, 11, 23, 18, 0, tzinfo=datetime.UTC)
+    )
+    client.force_login(week["student"].user)
+    week_page = client.get(reverse("timetable:mine")).content.decode()
+    assert 'class="lesson"' not in week_page and "You are not enrolled in any subject this term yet" in week_page
+    dashboard = client.get(reverse("accounts:dashboard_student")).content.decode()
+    assert "You are not enrolled in any subject this term yet" in dashboard
+    assert "Next:" not in dashboard and "No lessons today." not in dashboard
+    # The class's subjects are listed with what stands in the way (here nothing: the office has yet to enrol).
+    assert "Subjects not enrolled" in dashboard and "CS201" in dashboard and "CS202" in dashboard
 
 
 def test_teacher_sees_own_lessons_and_the_printable_layout(client, week, admin_user):
@@ -166,6 +222,8 @@ def test_dashboard_shows_today_and_next(client, week, admin_user, monkeypatch):
     monday_evening = datetime.datetime(2026, 11, 23, 18, 0, tzinfo=datetime.UTC)
     monkeypatch.setattr("django.utils.timezone.now", lambda: monday_evening)
     lesson(week, admin_user, day=1, slot=week["slots"][1])  # Tuesday 10:00, placed on that Monday
+    lesson(week, admin_user, day=1, slot=week["slots"][0], subject=week["physics"], teacher=week["nina"])  # 9:00
+    enrol(week)  # not in Physics: its 9:00 lesson is not "next" for them
     client.force_login(week["student"].user)
     body = client.get(reverse("accounts:dashboard_student")).content.decode()
     assert "Next:</strong> Tomorrow 10:00 · Data Structures in B-204" in body
@@ -174,6 +232,7 @@ def test_dashboard_shows_today_and_next(client, week, admin_user, monkeypatch):
 
 def test_ics_download_parses_back(client, week, admin_user):
     lesson(week, admin_user)
+    enrol(week)
     client.force_login(week["student"].user)
     response = client.get(reverse("timetable:ics"))
     assert response["Content-Type"].startswith("text/calendar")
