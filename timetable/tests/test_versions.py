@@ -11,6 +11,7 @@ from django.utils import timezone
 from icalendar import Calendar
 
 from attendance.models import ClassSession
+from enrollment.tests.factories import EnrollmentFactory
 from timetable import generation, selectors, services
 from timetable.history import relink_orphan_sessions
 from timetable.models import Room, SuggestionStatus, TimetableEntry, TimetableSuggestion
@@ -241,6 +242,7 @@ def test_week_pages_and_the_calendar_show_each_version_in_its_dates(client, week
     start = days(8)
     s = approved(week, [row(week, day=old.day, slot=week["slots"][0], teacher=week["nina"], room=week["lab"])])
     generation.suggestion_implement(suggestion=s, actor=admin_user, effective_from=start)
+    EnrollmentFactory(student=week["student"], subject=week["subject"], term=week["term"])  # students see enrolled
     client.force_login(week["student"].user)
     this_week = client.get(reverse("timetable:mine")).content.decode()
     later = client.get(reverse("timetable:mine") + f"?week={days(14).isoformat()}").content.decode()
