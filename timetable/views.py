@@ -18,11 +18,12 @@ from timetable.ical import calendar_for
 from timetable.models import CalendarFeed, TimeSlot, Weekday
 from utils.csvfiles import csv_import_page
 from utils.forms import attach_errors
+from utils.params import parse_id, to_id, to_int
 from utils.permissions import role_required
 
 
 def _term_from(request):
-    term_id = request.GET.get("term")
+    term_id = parse_id(request, "term", fallback="showing the current term")
     if term_id:
         return selectors.term_get(institute=request.user.institute, term_id=term_id)
     return selectors.current_term_for(institute_id=request.user.institute_id)
@@ -119,10 +120,11 @@ def cell(request, term_id, section_id, day, slot_id):
 def entry_edit(request, entry_id):
     entry = selectors.entry_get_for_admin(institute=request.user.institute, entry_id=entry_id)
     term, section = entry.term, entry.section
-    day = int(request.POST.get("day", entry.day)) if str(request.POST.get("day", entry.day)).isdigit() else entry.day
+    day = to_int(request.POST.get("day"), minimum=min(Weekday.values), maximum=max(Weekday.values))
+    day = entry.day if day is None else day
     slot = entry.slot
-    if request.POST.get("slot", "").isdigit():
-        slot = TimeSlot.objects.filter(institute_id=term.institute_id, pk=int(request.POST["slot"])).first() or slot
+    if slot_id := to_id(request.POST.get("slot")):
+        slot = TimeSlot.objects.filter(institute_id=term.institute_id, pk=slot_id).first() or slot
     choices = selectors.cell_choices(term=term, section=section, day=day, slot=slot, exclude_pk=entry.pk)
     initial = {
         "subject": entry.subject_id,

@@ -2,6 +2,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from utils.params import to_id
+
 
 def attach_errors(form, exc: ValidationError) -> None:
     """Put a service's ValidationError on the form: per field where it names one, else on top."""
@@ -10,6 +12,19 @@ def attach_errors(form, exc: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc)
+
+
+class IdModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses what cannot be an id before asking the database: Django's own field sends a 20-digit number to
+    an `IN (...)` query, which SQLite cannot bind (a 500) and which no bigint column can hold anyway."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if to_id(str(pk)) is None:
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
 
 
 class CsvUploadForm(forms.Form):
