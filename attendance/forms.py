@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from attendance.models import AttendanceStatus
 from attendance.services import Mark
+from utils.params import to_id, to_int
 
 
 class RegisterForm(forms.Form):
@@ -35,16 +36,16 @@ class RegisterForm(forms.Form):
         """One mark per posted student row, in order; a repeated row is kept so the service refuses it."""
         marks, problems = [], []
         for raw in self.data.getlist("student"):
-            if not raw.isdigit():
+            sid = to_id(raw)
+            if sid is None:
                 problems.append(_("The register was changed in an unexpected way. Reload the page."))
                 continue
-            sid = int(raw)
             status = self.data.get(f"status-{sid}", AttendanceStatus.PRESENT)
-            late = self.data.get(f"late-{sid}", "") or "0"
+            late = to_int(self.data.get(f"late-{sid}", "") or "0", maximum=600)
             understanding = self.data.get(f"und-{sid}", "")
-            if not late.isdigit() or int(late) > 600:
+            if late is None:
                 problems.append(_("Minutes late must be a whole number from 0 to 600."))
-                late = "0"
+                late = 0
             if understanding and understanding not in {"1", "2", "3", "4", "5"}:
                 problems.append(_("A student's understanding is rated 1 to 5."))
                 understanding = ""
@@ -52,7 +53,7 @@ class RegisterForm(forms.Form):
                 Mark(
                     student_id=sid,
                     status=status,
-                    minutes_late=int(late),
+                    minutes_late=late,
                     note=self.data.get(f"note-{sid}", "")[:300],
                     understanding=int(understanding) if understanding else None,
                 )

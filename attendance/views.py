@@ -16,7 +16,7 @@ from attendance import charts, exports, reports, selectors, services
 from attendance.forms import AdminReportForm, LeaveForm, RegisterForm, StudentReportForm, TeacherReportForm
 from attendance.models import AttendanceStatus
 from utils.forms import attach_errors
-from utils.params import parse_date, parse_id, to_date, to_id
+from utils.params import parse_choice, parse_date, parse_id, to_date, to_id
 from utils.permissions import role_required
 
 
@@ -200,8 +200,7 @@ def _numbers(row: dict) -> list:
 
 
 def _export_format(request) -> str | None:
-    fmt = request.GET.get("format")
-    return fmt if fmt in exports.FORMATS else None
+    return parse_choice(request, "format", exports.FORMATS, fallback="showing the page")
 
 
 def _export_links(request) -> dict:
@@ -311,7 +310,7 @@ def admin_report(request):
     form = AdminReportForm(request.GET, default=default, group_labels=reports.GROUP_LABELS)
     period, options = form.period(), form.options()
     fmt = _export_format(request)
-    table = request.GET.get("table") if request.GET.get("table") in ADMIN_TABLES else "groups"
+    table = parse_choice(request, "table", ADMIN_TABLES, "groups", fallback="showing the groups")
     need = {table} if fmt else set(ADMIN_TABLES)
     grouped = (
         reports.institute_report(institute_id=institute_id, group_by=options["group_by"], period=period)

@@ -99,6 +99,7 @@ VALUE_SETS = {
     "nul": "\x00",
     "negative": "-1",
     "huge": HUGE_ID,
+    "past_int32": "2147483648",  # fits SQLite and bigint, not PostgreSQL's integer or smallint columns
     "zero": "0",
     "end_of_time": "9999-12-31",
     "feb30": "2024-02-30",
@@ -265,26 +266,15 @@ def _hostile_paths(route, real):
             yield _fill(route, {**real, name: value})
 
 
-STATUSES = {}
-
-
-TIMES = {}
-
-
 def _request(client, method, url, data, failures, label):
-    import time
-    t0 = time.perf_counter()
-    key = label.rsplit("(", 1)[-1]
     try:
         with transaction.atomic():
             response = client.get(url) if method == "get" else client.post(url, data)
-            STATUSES[response.status_code] = STATUSES.get(response.status_code, 0) + 1
             if response.status_code >= 500:
                 failures.append(f"{label}: {response.status_code}")
             transaction.set_rollback(True)
     except Exception as exc:  # noqa: BLE001 — every crash is a finding to list, not a reason to stop
         failures.append(f"{label}: {type(exc).__name__}: {str(exc)[:160]}")
-    TIMES[key] = TIMES.get(key, 0) + time.perf_counter() - t0
 
 
 def _mixed(names, offset=0):
@@ -341,7 +331,4 @@ def test_no_url_answers_a_hostile_address_with_a_server_error(world, settings):
             sessions[role] = _session_key(client)
         _request(client, method, url, data, failures, label)
         requests += 1
-    print(STATUSES)
-    for k, v in sorted(TIMES.items(), key=lambda kv: -kv[1])[:25]:
-        print(f"{v:6.2f} {k}")
     assert not failures, f"{len(failures)} of {requests} requests failed:\n" + "\n".join(failures)

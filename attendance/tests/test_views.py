@@ -224,6 +224,7 @@ BAD_INPUT = {
         "Minutes late must be a whole number from 0 to 600.",
     ),
     "late-too-many": (lambda k: form_data(k, s1=("late", "601")), "Minutes late must be a whole number"),
+    "late-superscript": (lambda k: form_data(k, s1=("late", "²")), "Minutes late must be a whole number"),
     "understanding-9": (
         lambda k: form_data(k) | {f"und-{k['students'][1].pk}": "9"},
         "A student&#x27;s understanding is rated 1 to 5.",
@@ -232,6 +233,8 @@ BAD_INPUT = {
     "duplicated-row": (_duplicated, "Asha Rao appear(s) twice in this register. Nothing was saved."),
     "student-not-in-class": (_stranger, "1 of the students sent are not enrolled in this class."),
     "student-not-a-number": (lambda k: form_data(k) | {"student": ["abc"]}, "Reload the page."),
+    "student-superscript": (lambda k: form_data(k) | {"student": ["²"]}, "Reload the page."),
+    "student-past-bigint": (lambda k: form_data(k) | {"student": ["99999999999999999999"]}, "Reload the page."),
     "unknown-status": (lambda k: form_data(k, s2="asleep"), "&#x27;asleep&#x27; is not a status."),
     "nobody": (lambda k: {"notes": "x"}, "There is nobody to mark in this register."),
 }
