@@ -8,13 +8,15 @@ The convention, for every page:
   parameter with a `messages.warning` ("The address had an invalid term; showing the current term.").
   Nothing raises, so a hand-edited address never becomes a server error.
 - A well-formed id that names no row the person may see is the selector's business (404 or 403), as before.
-- A NUL byte anywhere in a parameter is refused for the whole request with the friendly 400 page by
-  `utils.middleware.RefuseNulBytesMiddleware` (PostgreSQL cannot store or compare one).
+- A NUL byte anywhere in the path or a parameter is refused for the whole request with the friendly 400 page,
+  and an id in the path past the database's integer range is a 404, by
+  `utils.middleware.RefuseHostileInputMiddleware` (PostgreSQL cannot store or compare a NUL byte).
 
-Each kind has a pure `to_*` function (text -> value or None, never raises; forms and selectors use these) and
-a `parse_*` function that reads it from a request's QueryDict and warns. Ids are `^[0-9]{1,18}$` rather than
-`str.isdigit()` (which accepts "²", then `int("²")` raises), so every id fits a signed 64-bit column. Dates are
-ISO `YYYY-MM-DD` with years in [MIN_YEAR, MAX_YEAR], so that date arithmetic on them never overflows.
+Each kind has a pure `to_*` function (text -> value or None, never raises; forms and selectors use these)
+and a `parse_*` function that reads it from a request's QueryDict and warns. Ids are ASCII digits
+(`^[0-9]{1,19}$`) up to 2**63 - 1, never `str.isdigit()` (which accepts "²", then `int("²")` raises), so
+every id fits a signed 64-bit column. Dates are ISO `YYYY-MM-DD` with years in [MIN_YEAR, MAX_YEAR], so
+that date arithmetic on them never overflows.
 """
 
 import datetime
@@ -25,11 +27,11 @@ from django.contrib import messages
 
 MIN_YEAR = 1900
 MAX_YEAR = 2200
-MAX_ID = 2**63 - 1  # PostgreSQL bigint; 18 digits stay below it
+MAX_ID = 2**63 - 1  # PostgreSQL bigint and SQLite INTEGER
 MAX_PAGE = 1_000_000
 
-_ID = re.compile(r"[0-9]{1,18}")
-_INT = re.compile(r"-?[0-9]{1,18}")
+_ID = re.compile(r"[0-9]{1,19}")  # then bound by MAX_ID
+_INT = re.compile(r"-?[0-9]{1,19}")
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _TRUE = frozenset({"1", "true", "on", "yes"})
 _FALSE = frozenset({"0", "false", "off", "no"})
@@ -40,7 +42,7 @@ _FALSE = frozenset({"0", "false", "off", "no"})
 
 def to_id(raw) -> int | None:
     """A positive database id, or None."""
-    if isinstance(raw, str) and not _ID.fullmatch(raw):  # no sign, no "²", at most 18 digits
+    if isinstance(raw, str) and not _ID.fullmatch(raw):  # no sign, no "²", no spaces
         return None
     return to_int(raw, minimum=1, maximum=MAX_ID)
 

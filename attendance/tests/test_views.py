@@ -116,10 +116,14 @@ def test_date_navigation(client, klass):
     assert reverse("attendance:register", args=[klass["entry"].pk, next_week.isoformat()]) in response.content.decode()
 
 
-@pytest.mark.parametrize("bad", ["2026-13-01", "tomorrow", "2026-02-30", "1"])
-def test_bad_date_is_404(client, klass, bad):
+@pytest.mark.parametrize("bad", ["2026-13-01", "tomorrow", "2026-02-30", "1", "9999-12-31", "0001-01-01"])
+def test_bad_date_shows_today_with_a_warning_and_is_404_in_a_register_path(client, klass, bad):
+    """A bad ?date= is the page's default with a warning (utils/params.py); a class page for no date is 404."""
     client.force_login(klass["teacher"])
-    assert client.get(reverse("attendance:today"), {"date": bad}).status_code == 404
+    response = client.get(reverse("attendance:today"), {"date": bad})
+    assert response.status_code == 200
+    assert response.context["date"] == timezone.localdate()
+    assert "The address had an invalid date; showing today." in response.content.decode()
     assert client.get(f"/attendance/class/{klass['entry'].pk}/{bad}/").status_code == 404
 
 
