@@ -8,9 +8,8 @@ The convention, for every page:
   parameter with a `messages.warning` ("The address had an invalid term; showing the current term.").
   Nothing raises, so a hand-edited address never becomes a server error.
 - A well-formed id that names no row the person may see is the selector's business (404 or 403), as before.
-- A NUL byte anywhere in the path or a parameter is refused for the whole request with the friendly 400 page,
-  and an id in the path past the database's integer range is a 404, by
-  `utils.middleware.RefuseHostileInputMiddleware` (PostgreSQL cannot store or compare a NUL byte).
+- A NUL byte anywhere in the path or a parameter is refused for the whole request with the friendly 400 page
+  by `utils.middleware.RefuseHostileInputMiddleware` (PostgreSQL cannot store or compare a NUL byte).
 
 Each kind has a pure `to_*` function (text -> value or None, never raises; forms and selectors use these)
 and a `parse_*` function that reads it from a request's QueryDict and warns. Ids are ASCII digits

@@ -34,7 +34,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    # A NUL byte or an impossible path id never reaches a view or the database (the 400 page needs the user).
+    # A NUL byte never reaches a view or the database (after auth and messages: the 400 page shows the user).
     "utils.middleware.RefuseHostileInputMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
