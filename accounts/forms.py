@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Relationship, Role
 from enrollment.models import ClassSection, Subject
-from utils.forms import IdModelMultipleChoiceField
+from utils.forms import BoundedDateField, IdModelMultipleChoiceField
 
 
 class LoginForm(AuthenticationForm):
@@ -213,6 +213,6 @@ class ContactForm(forms.Form):
         error_messages={"invalid": _("Use digits, spaces and an optional leading +.")},
     )
     address = forms.CharField(label=_("Address"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    date_of_birth = forms.DateField(
+    date_of_birth = BoundedDateField(
         label=_("Date of birth"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )

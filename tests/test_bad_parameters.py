@@ -119,3 +119,21 @@ def test_a_timetable_csv_day_or_slot_in_superscript_is_not_a_day_or_a_slot(insti
     assert _parse_day("3") == 3 and _parse_day("Wednesday") == 2
     assert _parse_slot("²", [slot]) is None
     assert _parse_slot("2", [slot]) == slot
+
+
+@pytest.mark.parametrize("bad", ["0001-01-01", "9999-12-31", "1899-12-31"])
+def test_a_term_with_a_year_out_of_range_is_refused(admin_user, term, bad):
+    data = {"academic_year": "2030-31", "semester": 1, "starts_on": "2030-07-01", "ends_on": bad}
+    if bad < "2030":
+        data["starts_on"], data["ends_on"] = bad, "2030-12-20"
+    response = _client(admin_user).post("/catalogue/terms/", data)
+    assert response.status_code == 200
+    assert "Enter a date between the years 1900 and 2200." in response.content.decode()
+    assert not term.__class__.objects.filter(academic_year="2030-31").exists()
+
+
+def test_a_report_period_with_a_year_out_of_range_shows_an_error_and_the_default_period(student_user):
+    response = _client(student_user).get("/attendance/me/", {"date_from": "0001-01-01", "date_to": "0001-01-02"})
+    assert response.status_code == 200
+    assert "Enter a date between the years 1900 and 2200." in response.content.decode()
+    assert response.context["period"].date_from.year >= 1900

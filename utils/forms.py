@@ -2,7 +2,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from utils.params import to_id
+from utils.params import MAX_YEAR, MIN_YEAR, to_id
 
 
 def attach_errors(form, exc: ValidationError) -> None:
@@ -12,6 +12,21 @@ def attach_errors(form, exc: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc)
+
+
+class BoundedDateField(forms.DateField):
+    """A date with a year from MIN_YEAR to MAX_YEAR (utils/params.py): Django's own accepts 0001-01-01 and
+    9999-12-31, where the day before or after (a week view, a period, a term's next day) overflows."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is not None and not MIN_YEAR <= value.year <= MAX_YEAR:
+            raise ValidationError(
+                _("Enter a date between the years %(low)d and %(high)d."),
+                code="year_range",
+                params={"low": MIN_YEAR, "high": MAX_YEAR},
+            )
+        return value
 
 
 class IdModelMultipleChoiceField(forms.ModelMultipleChoiceField):
