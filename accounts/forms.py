@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Relationship, Role
 from enrollment.models import ClassSection, Subject
+from utils.forms import BoundedDateField, IdModelMultipleChoiceField
 
 
 class LoginForm(AuthenticationForm):
@@ -152,7 +153,7 @@ class InvitationForm(forms.Form):
     email = forms.EmailField(label=_("Email"))
     role = forms.ChoiceField(label=_("Role"), choices=[c for c in Role.choices if c[0] != Role.STUDENT])
     employee_id = forms.CharField(label=_("Employee id (teachers)"), max_length=32, required=False)
-    subjects = forms.ModelMultipleChoiceField(
+    subjects = IdModelMultipleChoiceField(
         label=_("Subjects they can teach (teachers)"), queryset=Subject.objects.none(), required=False
     )
     students = forms.CharField(
@@ -212,6 +213,6 @@ class ContactForm(forms.Form):
         error_messages={"invalid": _("Use digits, spaces and an optional leading +.")},
     )
     address = forms.CharField(label=_("Address"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    date_of_birth = forms.DateField(
+    date_of_birth = BoundedDateField(
         label=_("Date of birth"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )

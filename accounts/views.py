@@ -29,6 +29,7 @@ from attendance.reports import student_current_term
 from enrollment.selectors import subjects_not_enrolled
 from timetable.selectors import dashboard_schedule, dashboard_schedules
 from utils.forms import attach_errors
+from utils.params import parse_choice, parse_page
 from utils.permissions import client_ip, role_required
 
 PENDING_KEY = "pending_registration"
@@ -342,12 +343,10 @@ def student_detail(request, student_id):
 
 @role_required(Role.ADMIN, Role.TEACHER, Role.COUNSELOR)
 def people(request):
-    role = request.GET.get("role") or None
-    if role not in Role.values:
-        role = None
+    role = parse_choice(request, "role", Role.values, fallback="showing everyone")
     search = request.GET.get("q", "").strip()[:100]
     page = Paginator(selectors.people_list(viewer=request.user, role=role, search=search), 50).get_page(
-        request.GET.get("page")
+        parse_page(request)
     )
     show_contact = request.user.role == Role.ADMIN
     rows = [
@@ -432,7 +431,7 @@ def invitations(request):
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("accounts:invitations")
-    page = Paginator(selectors.invitation_list(institute=institute), 50).get_page(request.GET.get("page"))
+    page = Paginator(selectors.invitation_list(institute=institute), 50).get_page(parse_page(request))
     return render(request, "accounts/invitations.html", {"form": form, "page": page})
 
 

@@ -20,6 +20,7 @@ from accounts.models import Role
 from ai_features import selectors, services
 from ai_features.forms import ChatNewForm, QuestionForm
 from ai_features.models import Sender
+from utils.params import to_id
 from utils.permissions import role_required
 
 ASSISTANT = (Role.STUDENT, Role.GUARDIAN)
@@ -50,8 +51,7 @@ def index(request):
 @require_POST
 def chat_new(request):
     # A student the person may not ask about is a 404, whatever the form says.
-    raw = request.POST.get("student", "")
-    student = selectors.student_get_for_user(user=request.user, student_id=int(raw) if raw.isdigit() else None)
+    student = selectors.student_get_for_user(user=request.user, student_id=to_id(request.POST.get("student")))
     chat = services.chat_create(user=request.user, student=student)
     return redirect("ai_features:chat", session_id=chat.session_id)
 

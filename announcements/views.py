@@ -9,6 +9,7 @@ from accounts.models import Role
 from announcements import selectors, services
 from announcements.forms import AnnouncementForm
 from utils.forms import attach_errors
+from utils.params import parse_ids
 from utils.permissions import role_required
 
 
@@ -32,7 +33,7 @@ def index(request):
 @login_required
 @require_POST
 def mark_read(request):
-    ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()]
+    ids = parse_ids(request, "id")
     if request.POST.get("all") == "1":
         ids = [item["id"] for item in selectors.feed_for(user=request.user)]
     else:  # only what this person can see

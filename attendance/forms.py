@@ -7,6 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from attendance.models import AttendanceStatus
 from attendance.services import Mark
+from utils.forms import BoundedDateField
+from utils.params import to_id, to_int
 
 
 class RegisterForm(forms.Form):
@@ -35,16 +37,16 @@ class RegisterForm(forms.Form):
         """One mark per posted student row, in order; a repeated row is kept so the service refuses it."""
         marks, problems = [], []
         for raw in self.data.getlist("student"):
-            if not raw.isdigit():
+            sid = to_id(raw)
+            if sid is None:
                 problems.append(_("The register was changed in an unexpected way. Reload the page."))
                 continue
-            sid = int(raw)
             status = self.data.get(f"status-{sid}", AttendanceStatus.PRESENT)
-            late = self.data.get(f"late-{sid}", "") or "0"
+            late = to_int(self.data.get(f"late-{sid}", "") or "0", maximum=600)
             understanding = self.data.get(f"und-{sid}", "")
-            if not late.isdigit() or int(late) > 600:
+            if late is None:
                 problems.append(_("Minutes late must be a whole number from 0 to 600."))
-                late = "0"
+                late = 0
             if understanding and understanding not in {"1", "2", "3", "4", "5"}:
                 problems.append(_("A student's understanding is rated 1 to 5."))
                 understanding = ""
@@ -52,7 +54,7 @@ class RegisterForm(forms.Form):
                 Mark(
                     student_id=sid,
                     status=status,
-                    minutes_late=int(late),
+                    minutes_late=late,
                     note=self.data.get(f"note-{sid}", "")[:300],
                     understanding=int(understanding) if understanding else None,
                 )
@@ -66,8 +68,8 @@ class RegisterForm(forms.Form):
 
 class LeaveForm(forms.Form):
     student = forms.ChoiceField(label=_("For"))
-    starts_on = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(label=_("To (inclusive)"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = BoundedDateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = BoundedDateField(label=_("To (inclusive)"), widget=forms.DateInput(attrs={"type": "date"}))
     reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, students, **kwargs):
@@ -92,8 +94,8 @@ REPORT_MAX_DAYS = 800  # a little over two academic years: the aggregates are bo
 class ReportFilterForm(forms.Form):
     """A date range; empty fields take the default period (the current term up to today)."""
 
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = BoundedDateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = BoundedDateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, data, *, default, **kwargs):
         data = data.copy()
@@ -147,7 +149,9 @@ class TeacherReportForm(ReportFilterForm):
 class AdminReportForm(ReportFilterForm):
     group_by = forms.ChoiceField(label=_("Group by"), required=False)
     min_sessions = forms.IntegerField(label=_("Lowest list: min. classes"), required=False, min_value=1, max_value=500)
-    day = forms.DateField(label=_("Missing lessons on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    day = BoundedDateField(
+        label=_("Missing lessons on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def __init__(self, data, *, default, group_labels, **kwargs):
         super().__init__(data, default=default, **kwargs)

@@ -16,22 +16,23 @@ from attendance import charts, exports, reports, selectors, services
 from attendance.forms import AdminReportForm, LeaveForm, RegisterForm, StudentReportForm, TeacherReportForm
 from attendance.models import AttendanceStatus
 from utils.forms import attach_errors
+from utils.params import parse_choice, parse_date, parse_id, to_date, to_id
 from utils.permissions import role_required
 
 
 def _date(value: str | None) -> datetime.date:
     if not value:
         return timezone.localdate()
-    try:
-        return datetime.date.fromisoformat(value)
-    except ValueError:
-        raise Http404("Not a date") from None
+    date = to_date(value)  # years 1900-2200 only, so the day before and the day after exist
+    if date is None:
+        raise Http404("Not a date")
+    return date
 
 
 @role_required(Role.TEACHER, Role.ADMIN)
 @require_GET
 def today(request):
-    date = _date(request.GET.get("date"))
+    date = parse_date(request, "date", timezone.localdate())
     context = {
         "date": date,
         "future": date > timezone.localdate(),
@@ -130,12 +131,12 @@ def register(request, entry_id, date):
 def cover(request, entry_id, date):
     date = _date(date)
     entry = selectors.entry_get_for_marker(user=request.user, entry_id=entry_id, date=date)
-    teacher_id = request.POST.get("teacher", "")
+    teacher_id = to_id(request.POST.get("teacher"))
     teacher = (
-        TeacherProfile.objects.filter(institute_id=request.user.institute_id, pk=int(teacher_id))
+        TeacherProfile.objects.filter(institute_id=request.user.institute_id, pk=teacher_id)
         .select_related("user")
         .first()
-        if teacher_id.isdigit()
+        if teacher_id
         else None
     )
     if teacher is None:
@@ -215,8 +216,7 @@ def _numbers(row: dict) -> list:
 
 
 def _export_format(request) -> str | None:
-    fmt = request.GET.get("format")
-    return fmt if fmt in exports.FORMATS else None
+    return parse_choice(request, "format", exports.FORMATS, fallback="showing the page")
 
 
 def _export_links(request) -> dict:
@@ -228,20 +228,12 @@ def _export_links(request) -> dict:
     return links
 
 
-def _int_param(value: str | None) -> int | None:
-    if not value:
-        return None
-    if not value.isdigit():
-        raise Http404("Not a number")
-    return int(value)
-
-
 @role_required(Role.STUDENT, Role.GUARDIAN)
 @require_GET
 def report_me(request):
     """A student's own attendance, or one block per linked child for a guardian (``?student=`` picks one)."""
     children = reports.report_students_for_viewer(user=request.user)
-    student_id = _int_param(request.GET.get("student"))
+    student_id = parse_id(request, "student", fallback="showing every child")
     students = [reports.student_pick(students=children, student_id=student_id)] if student_id else children
     default = reports.default_period(institute_id=request.user.institute_id)
     form = StudentReportForm(request.GET, default=default, subjects=reports.report_subjects(students=children))
@@ -334,7 +326,7 @@ def admin_report(request):
     form = AdminReportForm(request.GET, default=default, group_labels=reports.GROUP_LABELS)
     period, options = form.period(), form.options()
     fmt = _export_format(request)
-    table = request.GET.get("table") if request.GET.get("table") in ADMIN_TABLES else "groups"
+    table = parse_choice(request, "table", ADMIN_TABLES, "groups", fallback="showing the groups")
     need = {table} if fmt else set(ADMIN_TABLES)
     grouped = (
         reports.institute_report(institute_id=institute_id, group_by=options["group_by"], period=period)

@@ -1,6 +1,7 @@
 from datetime import date
 
 from audit.models import AuditEvent
+from utils.params import to_id
 
 
 def audit_recent(*, institute, limit: int = 10):
@@ -19,8 +20,8 @@ def audit_list(
     qs = AuditEvent.objects.for_institute(institute).select_related("actor")
     if action:
         qs = qs.filter(action__startswith=action)
-    if actor_id.isdigit():
-        qs = qs.filter(actor_id=int(actor_id))
+    if actor := to_id(actor_id):
+        qs = qs.filter(actor_id=actor)
     if object_type:
         qs = qs.filter(object_type=object_type)
     if since:

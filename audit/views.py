@@ -4,6 +4,7 @@ from django.shortcuts import render
 from accounts.models import Role
 from audit.forms import AuditFilterForm
 from audit.selectors import audit_filter_choices, audit_list
+from utils.params import parse_page
 from utils.permissions import role_required
 
 
@@ -19,7 +20,7 @@ def log(request):
         since=filters.get("since"),
         until=filters.get("until"),
     )
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    page = Paginator(events, 50).get_page(parse_page(request))
     context = {"form": form, "page": page, **audit_filter_choices(institute=request.user.institute)}
     fragment = request.htmx and not request.htmx.boosted
     return render(request, "audit/log.html#audit-table" if fragment else "audit/log.html", context)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
 ]
 
+handler400 = "utils.views.bad_request"
 handler403 = "utils.views.permission_denied"
 handler404 = "utils.views.page_not_found"
 handler500 = "utils.views.server_error"

@@ -13,12 +13,13 @@ from enrollment.models import Subject
 from timetable.selectors import current_term_for, section_get, term_get, terms_for
 from utils.csvfiles import csv_import_page
 from utils.forms import attach_errors
+from utils.params import parse_id
 from utils.permissions import role_required
 
 
 def _term(request):
-    if request.GET.get("term"):
-        return term_get(institute=request.user.institute, term_id=request.GET["term"])
+    if term_id := parse_id(request, "term", fallback="showing the current term"):
+        return term_get(institute=request.user.institute, term_id=term_id)
     return current_term_for(institute_id=request.user.institute_id)
 
 

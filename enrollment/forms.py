@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from enrollment.models import ClassSection, Prerequisite, Programme, Subject, Term, Topic
+from utils.forms import BoundedDateField
 
 
 class _InstituteForm(forms.ModelForm):
@@ -41,6 +42,7 @@ class TermForm(_InstituteForm):
     class Meta:
         model = Term
         fields = ["academic_year", "semester", "starts_on", "ends_on", "is_current"]
+        field_classes = {"starts_on": BoundedDateField, "ends_on": BoundedDateField}
         widgets = {
             "starts_on": forms.DateInput(attrs={"type": "date"}),
             "ends_on": forms.DateInput(attrs={"type": "date"}),

@@ -3,6 +3,7 @@ from django.http import Http404
 
 from enrollment.catalogue import KINDS, Kind
 from enrollment.models import ClassSection, Programme, Subject, Term, Topic
+from utils.params import to_id
 
 
 def catalogue_counts(*, institute) -> dict:
@@ -23,10 +24,10 @@ def kind_get(*, key: str) -> Kind:
     return kind
 
 
-def catalogue_list(*, institute, kind: Kind, filter_pk: str | None = None, search: str = ""):
+def catalogue_list(*, institute, kind: Kind, filter_pk: int | str | None = None, search: str = ""):
     qs = kind.queryset(institute)
-    if kind.filter_by and filter_pk and filter_pk.isdigit():
-        qs = qs.filter(**{f"{kind.filter_by}_id": int(filter_pk)})
+    if kind.filter_by and (filter_id := to_id(filter_pk)):
+        qs = qs.filter(**{f"{kind.filter_by}_id": filter_id})
     if search:
         text_fields = [f.name for f in kind.model._meta.fields if f.get_internal_type() == "CharField"]
         query = Q()

@@ -8,6 +8,7 @@ from accounts.models import Role
 from enrollment import selectors, services
 from enrollment.catalogue import KINDS, attribute
 from utils.forms import attach_errors
+from utils.params import parse_id, parse_page
 from utils.permissions import role_required
 
 
@@ -46,11 +47,11 @@ def entity_list(request, key):
             if not request.htmx:
                 return redirect("enrollment:list", key=key)
             form = kind.form(institute=institute)
-    filter_pk = request.GET.get(kind.filter_by or "", "")
+    filter_pk = parse_id(request, kind.filter_by, fallback="showing every row") if kind.filter_by else None
     search = request.GET.get("q", "").strip()[:100]
     page = Paginator(
         selectors.catalogue_list(institute=institute, kind=kind, filter_pk=filter_pk, search=search), 50
-    ).get_page(request.GET.get("page"))
+    ).get_page(parse_page(request))
     context = {"kind": kind, "form": form, "page": page, "rows": _rows(kind, page.object_list), "q": search}
     fragment = request.htmx and not request.htmx.boosted
     return render(request, "enrollment/list.html#catalogue-section" if fragment else "enrollment/list.html", context)

@@ -7,7 +7,7 @@ from accounts.models import TeacherProfile
 from enrollment.forms import _InstituteForm
 from enrollment.models import ClassSection, Subject, Term
 from timetable.models import LessonRequirement, Room, TimeSlot, TimetableConfiguration, Unavailability, Weekday
-from utils.forms import CsvUploadForm
+from utils.forms import BoundedDateField, CsvUploadForm
 
 
 class RoomForm(_InstituteForm):
@@ -127,7 +127,7 @@ class EntryForm(forms.Form):
 
 
 def _effective_from_field():
-    return forms.DateField(
+    return BoundedDateField(
         label=_("From"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("Days before this date keep their lessons and registers."),

@@ -393,7 +393,8 @@ def my_grids(*, user, term: Term, when=None) -> list[Grid]:
         if student is None:
             return []
         enrolled = enrolled_subject_ids(student_ids=[student.pk], term=term)[student.pk]
-        return [grid_for_student(grid=grid_for_section(term=term, section=student.section, when=when), subject_ids=enrolled)]
+        grid = grid_for_section(term=term, section=student.section, when=when)
+        return [grid_for_student(grid=grid, subject_ids=enrolled)]
     if user.role == Role.TEACHER:
         teacher = TeacherProfile.objects.select_related("user").filter(user=user).first()
         return [grid_for_teacher(term=term, teacher=teacher, when=when)] if teacher else []

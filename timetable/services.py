@@ -12,6 +12,7 @@ from timetable import versions
 from timetable.conflicts import Lesson, TermIndex
 from timetable.models import CalendarFeed, Room, TimeSlot, TimetableEntry, Weekday
 from utils.csvfiles import Report, read_rows, refuse_if_rejected
+from utils.params import to_int
 
 
 def _invalidate_on_commit(term_id: int, entries) -> None:
@@ -217,8 +218,8 @@ def _lookup_tables(term: Term) -> dict:
 
 def _parse_day(value: str) -> int | None:
     value = value.strip().lower()
-    if value.isdigit() and 0 <= int(value) <= 6:
-        return int(value)
+    if (number := to_int(value, maximum=6)) is not None:
+        return number
     for day in Weekday:
         if day.label.lower().startswith(value[:3]) and len(value) >= 3:
             return day.value
@@ -231,7 +232,7 @@ def _parse_slot(value: str, slots: list[TimeSlot]) -> TimeSlot | None:
         if (
             value == slot.starts_at.strftime("%H:%M")
             or value == slot.starts_at.strftime("%-H:%M")
-            or (value.isdigit() and int(value) == slot.order)
+            or to_int(value) == slot.order
         ):
             return slot
     return None

@@ -20,11 +20,12 @@ from timetable.ical import calendar_for
 from timetable.models import CalendarFeed, TimeSlot, Weekday
 from utils.csvfiles import csv_import_page
 from utils.forms import attach_errors
+from utils.params import parse_date, parse_id, to_id, to_int
 from utils.permissions import role_required
 
 
 def _term_from(request):
-    term_id = request.GET.get("term")
+    term_id = parse_id(request, "term", fallback="showing the current term")
     if term_id:
         return selectors.term_get(institute=request.user.institute, term_id=term_id)
     return selectors.current_term_for(institute_id=request.user.institute_id)
@@ -96,21 +97,16 @@ def _slot_get(term, slot_id) -> TimeSlot:
     return slot
 
 
-def _digits(value) -> int | None:
-    value = str(value or "")
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
-
-
 def _cell_request(request, term, day: int, slot: TimeSlot) -> tuple[int, TimeSlot, int | None, dict]:
     """The day, time and subject the cell form has chosen (posted, or sent by its refresh), else the cell's
     own; plus the other values to keep selected on a refresh."""
     source = request.POST if request.method == "POST" else request.GET
-    if (chosen := _digits(source.get("day"))) is not None and chosen in Weekday.values:
+    if (chosen := to_int(source.get("day"), minimum=min(Weekday.values), maximum=max(Weekday.values))) is not None:
         day = chosen
-    if (slot_id := _digits(source.get("slot"))) is not None and slot_id != slot.pk:
+    if (slot_id := to_id(source.get("slot"))) is not None and slot_id != slot.pk:
         slot = TimeSlot.objects.filter(institute_id=term.institute_id, pk=slot_id, is_break=False).first() or slot
-    kept = {name: _digits(source.get(name)) for name in ("teacher", "room") if _digits(source.get(name))}
-    return day, slot, _digits(source.get("subject")), kept
+    kept = {name: to_id(source.get(name)) for name in ("teacher", "room") if to_id(source.get(name))}
+    return day, slot, to_id(source.get("subject")), kept
 
 
 def _edits_from(term, section):
@@ -302,10 +298,7 @@ def csv_import(request, term_id):
 def _week_from(request, term) -> datetime.date:
     """The first of the 7 days to show, each with the lessons in force on its date: the Monday of `?week=`
     (any date in that week), else today (so the page shows the lessons coming up), kept inside the term."""
-    try:
-        date = selectors.week_start(datetime.date.fromisoformat(request.GET.get("week", "")))
-    except ValueError:
-        date = timezone.localdate()
+    date = selectors.week_start(parse_date(request, "week", timezone.localdate(), fallback="showing this week"))
     return min(max(date, term.starts_on), term.ends_on)
 
 

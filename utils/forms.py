@@ -2,6 +2,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from utils.params import MAX_YEAR, MIN_YEAR, to_id
+
 
 def attach_errors(form, exc: ValidationError) -> None:
     """Put a service's ValidationError on the form: per field where it names one, else on top."""
@@ -10,6 +12,34 @@ def attach_errors(form, exc: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc)
+
+
+class BoundedDateField(forms.DateField):
+    """A date with a year from MIN_YEAR to MAX_YEAR (utils/params.py): Django's own accepts 0001-01-01 and
+    9999-12-31, where the day before or after (a week view, a period, a term's next day) overflows."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is not None and not MIN_YEAR <= value.year <= MAX_YEAR:
+            raise ValidationError(
+                _("Enter a date between the years %(low)d and %(high)d."),
+                code="year_range",
+                params={"low": MIN_YEAR, "high": MAX_YEAR},
+            )
+        return value
+
+
+class IdModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses what cannot be an id before asking the database: Django's own field sends a 20-digit number to
+    an `IN (...)` query, which SQLite cannot bind (a 500) and which no bigint column can hold anyway."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if to_id(str(pk)) is None:
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
 
 
 class CsvUploadForm(forms.Form):

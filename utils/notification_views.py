@@ -13,6 +13,7 @@ from accounts.models import Role
 from audit.services import audit_record
 from utils.models import Channel, Delivery, DeliveryStatus, Notification, NotificationKind, NotificationPreference
 from utils.notifications import channels_for
+from utils.params import parse_choice, parse_ids, parse_page
 from utils.permissions import role_required
 
 
@@ -26,7 +27,7 @@ def badge(request):
 @login_required
 @require_GET
 def inbox(request):
-    page = Paginator(Notification.objects.filter(recipient=request.user), 30).get_page(request.GET.get("page"))
+    page = Paginator(Notification.objects.filter(recipient=request.user), 30).get_page(parse_page(request))
     return render(request, "notifications/inbox.html", {"page": page})
 
 
@@ -34,7 +35,7 @@ def inbox(request):
 @require_POST
 def mark_read(request):
     qs = Notification.objects.filter(recipient=request.user, read_at__isnull=True)
-    ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()]
+    ids = parse_ids(request, "id")
     if ids:
         qs = qs.filter(pk__in=ids)
     qs.update(read_at=timezone.now())
@@ -105,13 +106,13 @@ def preferences(request):
 @require_GET
 def deliveries(request):
     qs = Delivery.objects.filter(institute=request.user.institute).select_related("notification__recipient")
-    status = request.GET.get("status", "")
-    channel = request.GET.get("channel", "")
+    status = parse_choice(request, "status", DeliveryStatus.values, "", fallback="showing every status")
+    channel = parse_choice(request, "channel", Channel.values, "", fallback="showing every channel")
     if status in DeliveryStatus.values:
         qs = qs.filter(status=status)
     if channel in Channel.values:
         qs = qs.filter(channel=channel)
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    page = Paginator(qs, 50).get_page(parse_page(request))
     context = {
         "page": page,
         "status": status,

@@ -306,7 +306,9 @@ def test_bad_filter_input_shows_an_error_and_the_default_period(client, school):
     response = client.get(reverse("attendance:me"), {"date_from": "2026-09-30", "date_to": "2026-09-01"})
     assert response.status_code == 200 and "The end date is before the start date." in response.content.decode()
     assert response.context["period"] == reports.default_period(institute_id=school["asha"].institute_id)
-    assert client.get(reverse("attendance:me"), {"student": "x"}).status_code == 404
+    response = client.get(reverse("attendance:me"), {"student": "x"})  # not an id: every child, with a warning
+    assert response.status_code == 200
+    assert "The address had an invalid student; showing every child." in response.content.decode()
 
 
 # ---------------------------------------------------------------- teachers

@@ -116,10 +116,14 @@ def test_date_navigation(client, klass):
     assert reverse("attendance:register", args=[klass["entry"].pk, next_week.isoformat()]) in response.content.decode()
 
 
-@pytest.mark.parametrize("bad", ["2026-13-01", "tomorrow", "2026-02-30", "1"])
-def test_bad_date_is_404(client, klass, bad):
+@pytest.mark.parametrize("bad", ["2026-13-01", "tomorrow", "2026-02-30", "1", "9999-12-31", "0001-01-01"])
+def test_bad_date_shows_today_with_a_warning_and_is_404_in_a_register_path(client, klass, bad):
+    """A bad ?date= is the page's default with a warning (utils/params.py); a class page for no date is 404."""
     client.force_login(klass["teacher"])
-    assert client.get(reverse("attendance:today"), {"date": bad}).status_code == 404
+    response = client.get(reverse("attendance:today"), {"date": bad})
+    assert response.status_code == 200
+    assert response.context["date"] == timezone.localdate()
+    assert "The address had an invalid date; showing today." in response.content.decode()
     assert client.get(f"/attendance/class/{klass['entry'].pk}/{bad}/").status_code == 404
 
 
@@ -224,6 +228,7 @@ BAD_INPUT = {
         "Minutes late must be a whole number from 0 to 600.",
     ),
     "late-too-many": (lambda k: form_data(k, s1=("late", "601")), "Minutes late must be a whole number"),
+    "late-superscript": (lambda k: form_data(k, s1=("late", "²")), "Minutes late must be a whole number"),
     "understanding-9": (
         lambda k: form_data(k) | {f"und-{k['students'][1].pk}": "9"},
         "A student&#x27;s understanding is rated 1 to 5.",
@@ -232,6 +237,8 @@ BAD_INPUT = {
     "duplicated-row": (_duplicated, "Asha Rao appear(s) twice in this register. Nothing was saved."),
     "student-not-in-class": (_stranger, "1 of the students sent are not enrolled in this class."),
     "student-not-a-number": (lambda k: form_data(k) | {"student": ["abc"]}, "Reload the page."),
+    "student-superscript": (lambda k: form_data(k) | {"student": ["²"]}, "Reload the page."),
+    "student-past-bigint": (lambda k: form_data(k) | {"student": ["99999999999999999999"]}, "Reload the page."),
     "unknown-status": (lambda k: form_data(k, s2="asleep"), "&#x27;asleep&#x27; is not a status."),
     "nobody": (lambda k: {"notes": "x"}, "There is nobody to mark in this register."),
 }
