@@ -298,7 +298,8 @@ def csv_import(request, term_id):
 def _week_from(request, term) -> datetime.date:
     """The first of the 7 days to show, each with the lessons in force on its date: the Monday of `?week=`
     (any date in that week), else today (so the page shows the lessons coming up), kept inside the term."""
-    date = selectors.week_start(parse_date(request, "week", timezone.localdate(), fallback="showing this week"))
+    chosen = parse_date(request, "week", fallback="showing the days from today")
+    date = selectors.week_start(chosen) if chosen else timezone.localdate()
     return min(max(date, term.starts_on), term.ends_on)
 
 
