@@ -117,6 +117,23 @@ def test_wrong_code_is_refused_and_keeps_the_pending_registration(client, instit
     assert PendingRegistration.objects.exists() and not User.objects.filter(email="ravi@example.test").exists()
     response = client.post(reverse("accounts:register_verify"), {"code": "12ab"})
     assert b"Enter the 6 digits" in response.content
+    # A wrong try does not kill the code: the right one still completes the registration.
+    response = client.post(reverse("accounts:register_verify"), {"code": raw})
+    assert response.status_code == 302 and User.objects.filter(email="ravi@example.test").exists()
+
+
+def test_a_code_killed_by_wrong_tries_says_so_and_offers_a_new_one(client, institute, section):
+    client.post(reverse("accounts:register_student", args=[institute.slug]), student_form(section))
+    raw = last_code("ravi@example.test")
+    wrong = "000000" if raw != "000000" else "999999"
+    for _ in range(5):
+        response = client.post(reverse("accounts:register_verify"), {"code": wrong})
+    assert b"1 try left" not in response.content  # the fifth try killed it
+    response = client.post(reverse("accounts:register_verify"), {"code": raw})
+    page = response.content.decode()
+    assert response.status_code == 200 and "Too many wrong tries" in page and "expired" not in page
+    assert 'action="/register/verify/resend/"' in page and "Send a new code" in page
+    assert not User.objects.filter(email="ravi@example.test").exists()
 
 
 def test_mail_failure_tells_the_user_and_keeps_the_registration(client, institute, section, monkeypatch):
@@ -289,6 +306,8 @@ def test_login_throttling_cools_off(client, student_user, settings):
         client.post(reverse("accounts:login"), {"username": student_user.username, "password": "wrong"})
     locked = client.post(reverse("accounts:login"), {"username": student_user.username, "password": DEFAULT_PASSWORD})
     assert locked.status_code == 429 and b"Too many sign-in tries" in locked.content
+    assert b"paused for this account from your network for 15 minutes." in locked.content
+    assert b"PT15M" not in locked.content
     from axes.models import AccessAttempt
 
     AccessAttempt.objects.update(attempt_time="2000-01-01T00:00:00Z")  # the cool-off has passed
