@@ -204,6 +204,25 @@ def _email_registered(email: str) -> bool:
     return User.objects.filter(email__iexact=email).exists()
 
 
+def _code_just_issued(*, email: str, purpose: str, mail_kind: str) -> bool:
+    """A live code of this kind went out within the resend cooldown.
+
+    The same form sent again moments later (a second device, a double submit) then goes on to the
+    code step with that code, instead of stopping on "a code was sent moments ago".
+    """
+    return (
+        OneTimeCode.objects.live()
+        .filter(
+            email=email,
+            purpose=purpose,
+            mail_kind=mail_kind,
+            created_at__gt=timezone.now() - settings.ONE_TIME_CODE_RESEND_COOLDOWN,
+        )
+        .exclude(delivery_status=DeliveryStatus.FAILED)
+        .exists()
+    )
+
+
 def _pending_create(
     *, institute: Institute, kind: str, email: str, password: str, data: dict, ip: str | None
 ) -> PendingRegistration:
@@ -215,7 +234,8 @@ def _pending_create(
     email = email.strip().lower()
     mail_kind = "exists" if _email_registered(email) else "code"
     with transaction.atomic():
-        code_issue(institute=institute, email=email, purpose=CodePurpose.REGISTRATION, ip=ip, mail_kind=mail_kind)
+        if not _code_just_issued(email=email, purpose=CodePurpose.REGISTRATION, mail_kind=mail_kind):
+            code_issue(institute=institute, email=email, purpose=CodePurpose.REGISTRATION, ip=ip, mail_kind=mail_kind)
         PendingRegistration.objects.filter(institute=institute, email=email).delete()
         return PendingRegistration.objects.create(
             institute=institute,

@@ -1,5 +1,6 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.renderers import TemplatesSetting
 from django.utils.translation import gettext_lazy as _
 
 
@@ -10,6 +11,12 @@ def attach_errors(form, exc: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc)
+
+
+class CampusFormRenderer(TemplatesSetting):
+    """Forms and widgets from the project's template engine, laid out by templates/forms/div.html."""
+
+    form_template_name = "forms/div.html"
 
 
 class CsvUploadForm(forms.Form):

@@ -1,9 +1,12 @@
 """Registration, invitations, guardian link codes and password reset, through the views."""
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import (
     GuardianLink,
@@ -237,6 +240,50 @@ def test_teacher_accepts_an_invitation(client, institute, admin_user, subject):
     assert user.role == Role.TEACHER and list(user.teacher_profile.subjects.all()) == [subject]
     assert Invitation.objects.get().accepted_at is not None
     assert client.get(path).status_code == 410
+
+
+def _invitation_path(email):
+    link = next(word for word in mails_to(email)[0].body.split() if "/invite/" in word)
+    return link[link.index("/invite/") :]
+
+
+def test_an_invitation_submitted_again_within_a_minute_goes_to_the_code_step(client, institute, admin_user):
+    invitation_create(
+        institute=institute, actor=admin_user, email="c@example.test", role=Role.COUNSELOR, full_name="Cara"
+    )
+    path = _invitation_path("c@example.test")
+    form = {"username": "cara", "password": PASSWORD, "password_confirm": PASSWORD}
+    first = client.post(path, form)
+    assert first.status_code == 302 and first.url == reverse("accounts:register_verify")
+    second_device = client.__class__()
+    second = second_device.post(path, form)
+    assert second.status_code == 302 and second.url == reverse("accounts:register_verify")
+    assert OneTimeCode.objects.filter(email="c@example.test").count() == 1  # the code of the first submit
+    page = second_device.get(reverse("accounts:register_verify")).content.decode()
+    assert 'name="code"' in page and "moments ago" not in page
+    done = second_device.post(reverse("accounts:register_verify"), {"code": last_code("c@example.test")})
+    assert done.status_code == 302 and User.objects.get(username="cara").role == Role.COUNSELOR
+
+
+def test_a_form_wide_error_is_shown_once(client, institute, admin_user):
+    invitation_create(
+        institute=institute, actor=admin_user, email="c@example.test", role=Role.COUNSELOR, full_name="Cara"
+    )
+    path = _invitation_path("c@example.test")
+    OneTimeCode.objects.all().delete()
+    # Five codes this hour already: the form stays, with the reason once.
+    for _ in range(5):
+        OneTimeCode.objects.create(
+            institute=institute,
+            email="c@example.test",
+            purpose="registration",
+            code_hash="x",
+            expires_at="2000-01-01T00:00:00Z",
+            delivery_status="sent",
+        )
+    OneTimeCode.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+    page = client.post(path, {"username": "cara", "password": PASSWORD, "password_confirm": PASSWORD})
+    assert page.status_code == 200 and page.content.decode().count("Too many codes were sent") == 1
 
 
 def test_invitation_link_with_a_wrong_token_is_404(client):

@@ -21,6 +21,7 @@ DJANGO_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",  # Django's widget templates, for the project form renderer below
 ]
 THIRD_PARTY_APPS = ["django_htmx", "axes", "django_celery_beat"]
 LOCAL_APPS = ["accounts", "enrollment", "timetable", "attendance", "announcements", "audit", "utils", "ai_features"]
@@ -60,6 +61,9 @@ TEMPLATES = [
         },
     }
 ]
+
+# Forms render with templates/forms/div.html: form-wide errors once, in the alert box.
+FORM_RENDERER = "utils.forms.CampusFormRenderer"
 
 # Database: a SQLite file unless DATABASE_URL names another.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
