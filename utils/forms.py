@@ -20,12 +20,15 @@ class CampusFormRenderer(TemplatesSetting):
 
 
 class CsvUploadForm(forms.Form):
-    """An uploaded CSV file (UTF-8, at most 2 MB) and whether to import it now or only check it."""
+    """An uploaded CSV file (UTF-8, at most 2 MB) and whether to import it now or only check it.
+
+    `confirm` comes from the button pressed ("Check" or "Import now"), so the button always says what it does.
+    """
 
     MAX_BYTES = 2 * 1024 * 1024
 
     file = forms.FileField(label=_("CSV file"))
-    confirm = forms.BooleanField(required=False, label=_("Import now (leave unticked to check the file first)"))
+    confirm = forms.BooleanField(required=False, label=_("Import now"))
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
