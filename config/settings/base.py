@@ -29,6 +29,8 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files the production way (hashed names, far-future caching, compression) under WSGI and ASGI.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -137,7 +139,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 MEDIA_ROOT = BASE_DIR / "var" / "media"
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
@@ -169,6 +171,8 @@ if CELERY_BROKER_URL == "filesystem://":
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(BASE_DIR / "var" / "celery" / "processed"),
+        # The exchange tables (kombu's default is ./control, relative to where a process starts).
+        "control_folder": str(BASE_DIR / "var" / "celery" / "control"),
         "store_processed": False,
         # The folder is checked every second by default; a tenth keeps each hop of the first run quick.
         "polling_interval": 0.1,
@@ -196,9 +200,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"client_errors_in_one_line": {"()": "utils.logging.ClientErrorsInOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # A 403 or 400 is the client's doing: one line, not the traceback of the PermissionDenied behind it.
+        "django.request": {"filters": ["client_errors_in_one_line"]},
+        "django.security": {"filters": ["client_errors_in_one_line"]},
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
         # The AI SDKs' HTTP clients log every request at INFO.
