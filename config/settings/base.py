@@ -244,6 +244,8 @@ TIMETABLE_WARM_KERNEL = env.bool("TIMETABLE_WARM_KERNEL", default=True)
 # Cores one generation may use: CP-SAT's search workers and, on long runs, parallel annealing runs. On tight
 # FET schools CP-SAT with one worker failed where two solved them in 2.5 s.
 TIMETABLE_WORKERS = env.int("TIMETABLE_WORKERS", default=2)
+# seed_demo builds the demo week with the generator, in its own process, for this long.
+DEMO_TIMETABLE_SECONDS = env.float("DEMO_TIMETABLE_SECONDS", default=3.0)
 
 # AI study assistant (ai_features/): which provider answers, and how hard it may be used. The offline provider
 # (answers from the student's own records, no network) is the default, so a first run needs no key.

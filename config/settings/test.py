@@ -17,6 +17,7 @@ CELERY_BEAT_SCHEDULER = "celery.beat:PersistentScheduler"
 # The test workers run no generation that needs it, and the kernel tests load it themselves.
 TIMETABLE_WARM_KERNEL = env.bool("TIMETABLE_WARM_KERNEL", default=False)
 AXES_FAILURE_LIMIT = 5
+DEMO_TIMETABLE_SECONDS = env.float("DEMO_TIMETABLE_SECONDS", default=1.0)
 # Sessions in the database on every backend, so pinned query counts are the same with or without Redis.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
