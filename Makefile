@@ -18,6 +18,7 @@ $(VENV)/.installed: pyproject.toml
 
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py seed_demo --students $(DEMO_STUDENTS)
 	HOST=$(HOST) PORT=$(PORT) PY=$(PY) bash scripts/run.sh
 

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.codes import (
     hashes_match,
@@ -126,7 +127,8 @@ def code_deliver(*, code_id: int) -> None:
 def _code_try(*, email: str, purpose: str, raw: str) -> int | None:
     """Use the newest live code once; on a wrong guess count the try (5 kill it).
 
-    Returns None on success, else the tries left (-1 when there is no live code). It never raises,
+    Returns None on success, else the tries left (0 when the newest code died of wrong tries, -1 when
+    there is no live code for another reason). It never raises,
     so a wrong try is committed with this block.
     """
     code = (
@@ -137,7 +139,17 @@ def _code_try(*, email: str, purpose: str, raw: str) -> int | None:
         .first()
     )
     if code is None:
-        return -1
+        # Say why there is none: a code killed by wrong tries is not "expired or used" to the person.
+        newest = (
+            OneTimeCode.objects.filter(
+                email=email.strip().lower(), purpose=purpose, delivery_status=DeliveryStatus.SENT
+            )
+            .order_by("-created_at")
+            .only("attempts", "used_at")
+            .first()
+        )
+        died_of_tries = newest and not newest.used_at and newest.attempts >= settings.ONE_TIME_CODE_MAX_ATTEMPTS
+        return 0 if died_of_tries else -1
     if hashes_match(code.code_hash, keyed_hash(raw.strip(), context=_code_context(code))):
         code.used_at = timezone.now()
         code.save(update_fields=["used_at", "updated_at"])
@@ -159,8 +171,14 @@ def code_check(*, email: str, purpose: str, raw: str) -> None:
     if left < 0:
         raise ValidationError(_("This code has expired or was already used. Ask for a new one."), code="expired")
     if left == 0:
-        raise ValidationError(_("Too many wrong tries: this code no longer works. Ask for a new one."), code="dead")
-    raise ValidationError(_("That code is not right. %(n)d tries left.") % {"n": left}, code="wrong")
+        raise ValidationError(
+            _("Too many wrong tries: this code no longer works. Use “Send a new code” to get another."), code="dead"
+        )
+    raise ValidationError(
+        ngettext("That code is not right. %(n)d try left.", "That code is not right. %(n)d tries left.", left)
+        % {"n": left},
+        code="wrong",
+    )
 
 
 def code_latest(*, email: str, purpose: str) -> OneTimeCode | None:
@@ -186,6 +204,25 @@ def _email_registered(email: str) -> bool:
     return User.objects.filter(email__iexact=email).exists()
 
 
+def _code_just_issued(*, email: str, purpose: str, mail_kind: str) -> bool:
+    """A live code of this kind went out within the resend cooldown.
+
+    The same form sent again moments later (a second device, a double submit) then goes on to the
+    code step with that code, instead of stopping on "a code was sent moments ago".
+    """
+    return (
+        OneTimeCode.objects.live()
+        .filter(
+            email=email,
+            purpose=purpose,
+            mail_kind=mail_kind,
+            created_at__gt=timezone.now() - settings.ONE_TIME_CODE_RESEND_COOLDOWN,
+        )
+        .exclude(delivery_status=DeliveryStatus.FAILED)
+        .exists()
+    )
+
+
 def _pending_create(
     *, institute: Institute, kind: str, email: str, password: str, data: dict, ip: str | None
 ) -> PendingRegistration:
@@ -197,7 +234,8 @@ def _pending_create(
     email = email.strip().lower()
     mail_kind = "exists" if _email_registered(email) else "code"
     with transaction.atomic():
-        code_issue(institute=institute, email=email, purpose=CodePurpose.REGISTRATION, ip=ip, mail_kind=mail_kind)
+        if not _code_just_issued(email=email, purpose=CodePurpose.REGISTRATION, mail_kind=mail_kind):
+            code_issue(institute=institute, email=email, purpose=CodePurpose.REGISTRATION, ip=ip, mail_kind=mail_kind)
         PendingRegistration.objects.filter(institute=institute, email=email).delete()
         return PendingRegistration.objects.create(
             institute=institute,

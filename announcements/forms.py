@@ -41,8 +41,10 @@ class AnnouncementForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fields["target_programme"].queryset = Programme.objects.filter(institute=user.institute)
         if user.role == Role.TEACHER:
+            # A teacher posts to a section they teach or its guardians: role, course and year are not theirs.
+            for name in ("target_role", "target_programme", "target_year"):
+                del self.fields[name]
             self.fields["audience"].choices = [
                 (a.value, a.label) for a in (Audience.SECTION, Audience.SECTION_GUARDIANS)
             ]
@@ -50,6 +52,7 @@ class AnnouncementForm(forms.Form):
                 pk__in=[s.pk for s in viewer_sections(user)]
             ).select_related("programme")
         else:
+            self.fields["target_programme"].queryset = Programme.objects.filter(institute=user.institute)
             self.fields["target_section"].queryset = ClassSection.objects.filter(
                 institute=user.institute
             ).select_related("programme")

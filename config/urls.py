@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from utils.views import favicon
+
 urlpatterns = [
+    path("favicon.ico", favicon),
     path("", include("accounts.urls")),
     path("", include("enrollment.urls")),
     path("timetable/", include("timetable.urls")),

@@ -13,8 +13,8 @@ trap cleanup INT TERM EXIT
 pids+=($!)
 "$PY" -m celery -A config beat --loglevel=INFO >var/log/beat.log 2>&1 &
 pids+=($!)
-# uvicorn (ASGI) serves the pages and the live event stream (/live/events/); static files come from
-# config/asgi.py while DEBUG is on. Open streams are cut after 3 s on Ctrl-C (browsers reconnect).
+# uvicorn (ASGI) serves the pages and the live event stream (/live/events/); WhiteNoise serves the static
+# files collected by `make run`. Open streams are cut after 3 s on Ctrl-C (browsers reconnect).
 "$PY" -m uvicorn config.asgi:application --host "$HOST" --port "$PORT" --lifespan off --timeout-graceful-shutdown 3 \
   >var/log/web.log 2>&1 &
 pids+=($!)

@@ -1,6 +1,8 @@
 """Configuration: production refuses to start without a secret and passes the deploy checks."""
 
+import logging
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -80,3 +82,105 @@ def test_security_headers_and_csp_nonce(client, db):
 def test_error_pages_are_friendly(client, db):
     response = client.get("/no/such/page/")
     assert response.status_code == 404 and b"We can't find that page" in response.content
+
+
+# `make run` runs config.settings.local: it must show the product as users see it.
+_LOCAL_PROBE = """
+import json, sys
+from django.conf import settings
+from django.core.management import call_command
+from django.test import Client
+call_command("collectstatic", interactive=False, verbosity=0)
+client = Client(HTTP_HOST="127.0.0.1")
+missing = client.get("/no/such/page/")
+icon = client.get("/favicon.ico")
+icon_file = client.get(icon["Location"]) if icon.status_code == 302 else None
+css = client.get(settings.STATIC_URL + "css/campus.css")
+from django.templatetags.static import static
+hashed = client.get(static("css/campus.css"))
+print(json.dumps({
+    "debug": settings.DEBUG,
+    "missing": [missing.status_code, missing.content.decode()],
+    "icon": [icon.status_code, icon.get("Location", "")],
+    "icon_file": [icon_file.status_code, icon_file.get("Content-Type", "")] if icon_file else None,
+    "hashed_url": static("css/campus.css"),
+    "hashed": [hashed.status_code, hashed.get("Cache-Control", "")],
+    "control_folder": settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("control_folder", ""),
+}))
+"""
+
+
+def _local_probe(tmp_path, **env_overrides):
+    env = {
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'probe.sqlite3'}",
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "CELERY_BROKER_URL": "filesystem://",
+        "REDIS_URL": "",
+        **env_overrides,
+    }
+    result = _manage("shell", "-c", _LOCAL_PROBE, env_overrides={k: v for k, v in env.items() if v is not None})
+    assert result.returncode == 0, result.stdout + result.stderr
+    import json
+
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_make_run_shows_friendly_pages_and_serves_static_files_the_production_way(tmp_path, monkeypatch):
+    monkeypatch.delenv("DEBUG", raising=False)
+    probe = _local_probe(tmp_path)
+    assert probe["debug"] is False
+    status, page = probe["missing"]
+    assert status == 404 and "We can't find that page" in page
+    assert "URLconf" not in page and "django-admin/" not in page  # not Django's debug page listing the URLs
+    # WhiteNoise serves the collected files: hashed names, cached for good.
+    assert probe["hashed_url"] != "/static/css/campus.css" and probe["hashed"][0] == 200
+    assert "max-age=315360000" in probe["hashed"][1] and "immutable" in probe["hashed"][1]
+    assert probe["icon"][0] == 302 and probe["icon_file"] == [200, "image/x-icon"]
+    assert probe["control_folder"] == str(ROOT / "var" / "celery" / "control")
+
+
+def test_debug_is_an_opt_in(tmp_path):
+    assert _local_probe(tmp_path, DEBUG="true")["debug"] is True
+
+
+def test_a_403_logs_one_line_without_a_traceback(client, student_user, caplog):
+    from django.urls import reverse
+
+    client.force_login(student_user)
+    with caplog.at_level("WARNING", logger="django.request"):
+        response = client.get(reverse("accounts:dashboard_admin"))
+    assert response.status_code == 403
+    [record] = [r for r in caplog.records if r.name == "django.request"]
+    assert record.exc_info is None and record.getMessage().startswith("Forbidden")
+    from config.settings.base import LOGGING  # the formatter the web log uses
+
+    formatter = logging.Formatter(LOGGING["formatters"]["plain"]["format"])
+    assert "\n" not in formatter.format(record) and "Traceback" not in formatter.format(record)
+
+
+def test_a_500_keeps_its_traceback_in_the_log():
+    from utils.logging import ClientErrorsInOneLine
+
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        record = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "Internal", (), sys.exc_info())
+    record.status_code = 500
+    assert ClientErrorsInOneLine().filter(record) and record.exc_info is not None
+
+
+def test_every_page_skeleton_links_the_favicon_and_it_is_a_real_icon():
+    skeletons = [p for p in (ROOT / "templates").rglob("*.html") if re.search(r"<head[ >]", p.read_text())]
+    assert {p.name for p in skeletons} >= {"base.html", "print.html", "500.html"}
+    for template in skeletons:
+        text = template.read_text()
+        assert "favicon.svg" in text and "favicon.ico" in text, template
+    icon = (ROOT / "static" / "favicon.ico").read_bytes()
+    assert icon[:4] == b"\x00\x00\x01\x00" and int.from_bytes(icon[4:6], "little") >= 1  # an ICO header
+
+
+def test_favicon_ico_is_served(client, db):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302 and response["Location"].endswith("favicon.ico")
+    assert "max-age=86400" in response["Cache-Control"]

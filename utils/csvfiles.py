@@ -42,11 +42,17 @@ def read_rows(content: str, columns: list[str], *, help_text: str = "") -> list[
     return rows
 
 
+class RowsRefused(ValidationError):
+    """An import refused because of its rows; carries the report so the page can still list the reasons."""
+
+    def __init__(self, report: Report):
+        super().__init__(f"{len(report.rejected)} rows are refused; fix them and check again. Nothing was imported.")
+        self.report = report
+
+
 def refuse_if_rejected(report: Report) -> None:
     if report.rejected:
-        raise ValidationError(
-            f"{len(report.rejected)} rows are refused; fix them and check again. Nothing was imported."
-        )
+        raise RowsRefused(report)
 
 
 def csv_import_page(
@@ -69,11 +75,20 @@ def csv_import_page(
     if request.method == "POST" and form.is_valid():
         try:
             report = run(form.content, form.cleaned_data["confirm"])
+        except RowsRefused as exc:
+            report = exc.report  # the table of reasons says it all; the summary is its heading
         except ValidationError as exc:
             attach_errors(form, exc)
         else:
             if report.applied:
                 messages.success(request, success(report))
                 return redirect(done_url)
-    context = {"form": form, "report": report, "title": title, "columns": columns, "help": help_text}
+    context = {
+        "form": form,
+        "report": report,
+        "import_refused": bool(report and form.cleaned_data.get("confirm")),
+        "title": title,
+        "columns": columns,
+        "help": help_text,
+    }
     return render(request, "csv_import.html", context)

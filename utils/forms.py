@@ -1,5 +1,6 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.renderers import TemplatesSetting
 from django.utils.translation import gettext_lazy as _
 
 from utils.params import MAX_YEAR, MIN_YEAR, to_id
@@ -42,13 +43,22 @@ class IdModelMultipleChoiceField(forms.ModelMultipleChoiceField):
         return super()._check_values(value)
 
 
+class CampusFormRenderer(TemplatesSetting):
+    """Forms and widgets from the project's template engine, laid out by templates/forms/div.html."""
+
+    form_template_name = "forms/div.html"
+
+
 class CsvUploadForm(forms.Form):
-    """An uploaded CSV file (UTF-8, at most 2 MB) and whether to import it now or only check it."""
+    """An uploaded CSV file (UTF-8, at most 2 MB) and whether to import it now or only check it.
+
+    `confirm` comes from the button pressed ("Check" or "Import now"), so the button always says what it does.
+    """
 
     MAX_BYTES = 2 * 1024 * 1024
 
     file = forms.FileField(label=_("CSV file"))
-    confirm = forms.BooleanField(required=False, label=_("Import now (leave unticked to check the file first)"))
+    confirm = forms.BooleanField(required=False, label=_("Import now"))
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

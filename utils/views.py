@@ -1,6 +1,9 @@
 """Friendly error pages: a plain message and a way on, never a stack trace."""
 
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_safe
 
 
 def bad_request(request, exception=None):
@@ -17,3 +20,10 @@ def page_not_found(request, exception=None):
 
 def server_error(request):
     return render(request, "errors/500.html", status=500)
+
+
+@require_safe
+@cache_control(max_age=86400, public=True)
+def favicon(request):
+    """/favicon.ico, which browsers ask for on their own: the collected (hashed) icon in static/."""
+    return redirect(static("favicon.ico"))

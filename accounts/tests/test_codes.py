@@ -53,15 +53,27 @@ def test_five_wrong_tries_kill_the_code(institute):
     issue(institute)
     raw = last_code("kid@example.test")
     wrong = "000000" if raw != "000000" else "111111"
-    for left in (4, 3, 2, 1):
-        with pytest.raises(ValidationError, match=f"{left} tries left"):
+    for left in ("4 tries", "3 tries", "2 tries", "1 try"):
+        with pytest.raises(ValidationError, match=f"not right. {left} left"):
             code_check(email="kid@example.test", purpose=REG, raw=wrong)
     with pytest.raises(ValidationError, match="Too many wrong tries"):
         code_check(email="kid@example.test", purpose=REG, raw=wrong)
-    # Even the right code is dead now.
-    with pytest.raises(ValidationError, match="expired"):
+    # Even the right code is dead now, and the person is told why (not "expired or already used").
+    with pytest.raises(ValidationError, match="Too many wrong tries.*Send a new code") as refused:
         code_check(email="kid@example.test", purpose=REG, raw=raw)
+    assert "expired" not in str(refused.value)
     assert OneTimeCode.objects.get().attempts == 5
+
+
+def test_the_right_code_still_works_after_wrong_tries(institute):
+    issue(institute)
+    raw = last_code("kid@example.test")
+    wrong = "000000" if raw != "000000" else "111111"
+    for _ in range(4):
+        with pytest.raises(ValidationError, match="not right"):
+            code_check(email="kid@example.test", purpose=REG, raw=wrong)
+    code_check(email="kid@example.test", purpose=REG, raw=raw)
+    assert OneTimeCode.objects.get().used_at is not None
 
 
 def test_a_new_code_invalidates_the_earlier_one(institute):

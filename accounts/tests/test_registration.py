@@ -1,9 +1,12 @@
 """Registration, invitations, guardian link codes and password reset, through the views."""
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import (
     GuardianLink,
@@ -117,6 +120,23 @@ def test_wrong_code_is_refused_and_keeps_the_pending_registration(client, instit
     assert PendingRegistration.objects.exists() and not User.objects.filter(email="ravi@example.test").exists()
     response = client.post(reverse("accounts:register_verify"), {"code": "12ab"})
     assert b"Enter the 6 digits" in response.content
+    # A wrong try does not kill the code: the right one still completes the registration.
+    response = client.post(reverse("accounts:register_verify"), {"code": raw})
+    assert response.status_code == 302 and User.objects.filter(email="ravi@example.test").exists()
+
+
+def test_a_code_killed_by_wrong_tries_says_so_and_offers_a_new_one(client, institute, section):
+    client.post(reverse("accounts:register_student", args=[institute.slug]), student_form(section))
+    raw = last_code("ravi@example.test")
+    wrong = "000000" if raw != "000000" else "999999"
+    for _ in range(5):
+        response = client.post(reverse("accounts:register_verify"), {"code": wrong})
+    assert b"1 try left" not in response.content  # the fifth try killed it
+    response = client.post(reverse("accounts:register_verify"), {"code": raw})
+    page = response.content.decode()
+    assert response.status_code == 200 and "Too many wrong tries" in page and "expired" not in page
+    assert 'action="/register/verify/resend/"' in page and "Send a new code" in page
+    assert not User.objects.filter(email="ravi@example.test").exists()
 
 
 def test_mail_failure_tells_the_user_and_keeps_the_registration(client, institute, section, monkeypatch):
@@ -222,6 +242,50 @@ def test_teacher_accepts_an_invitation(client, institute, admin_user, subject):
     assert client.get(path).status_code == 410
 
 
+def _invitation_path(email):
+    link = next(word for word in mails_to(email)[0].body.split() if "/invite/" in word)
+    return link[link.index("/invite/") :]
+
+
+def test_an_invitation_submitted_again_within_a_minute_goes_to_the_code_step(client, institute, admin_user):
+    invitation_create(
+        institute=institute, actor=admin_user, email="c@example.test", role=Role.COUNSELOR, full_name="Cara"
+    )
+    path = _invitation_path("c@example.test")
+    form = {"username": "cara", "password": PASSWORD, "password_confirm": PASSWORD}
+    first = client.post(path, form)
+    assert first.status_code == 302 and first.url == reverse("accounts:register_verify")
+    second_device = client.__class__()
+    second = second_device.post(path, form)
+    assert second.status_code == 302 and second.url == reverse("accounts:register_verify")
+    assert OneTimeCode.objects.filter(email="c@example.test").count() == 1  # the code of the first submit
+    page = second_device.get(reverse("accounts:register_verify")).content.decode()
+    assert 'name="code"' in page and "moments ago" not in page
+    done = second_device.post(reverse("accounts:register_verify"), {"code": last_code("c@example.test")})
+    assert done.status_code == 302 and User.objects.get(username="cara").role == Role.COUNSELOR
+
+
+def test_a_form_wide_error_is_shown_once(client, institute, admin_user):
+    invitation_create(
+        institute=institute, actor=admin_user, email="c@example.test", role=Role.COUNSELOR, full_name="Cara"
+    )
+    path = _invitation_path("c@example.test")
+    OneTimeCode.objects.all().delete()
+    # Five codes this hour already: the form stays, with the reason once.
+    for _ in range(5):
+        OneTimeCode.objects.create(
+            institute=institute,
+            email="c@example.test",
+            purpose="registration",
+            code_hash="x",
+            expires_at="2000-01-01T00:00:00Z",
+            delivery_status="sent",
+        )
+    OneTimeCode.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+    page = client.post(path, {"username": "cara", "password": PASSWORD, "password_confirm": PASSWORD})
+    assert page.status_code == 200 and page.content.decode().count("Too many codes were sent") == 1
+
+
 def test_invitation_link_with_a_wrong_token_is_404(client):
     assert client.get(reverse("accounts:invitation_accept", args=["nope"])).status_code == 404
 
@@ -289,6 +353,8 @@ def test_login_throttling_cools_off(client, student_user, settings):
         client.post(reverse("accounts:login"), {"username": student_user.username, "password": "wrong"})
     locked = client.post(reverse("accounts:login"), {"username": student_user.username, "password": DEFAULT_PASSWORD})
     assert locked.status_code == 429 and b"Too many sign-in tries" in locked.content
+    assert b"paused for this account from your network for 15 minutes." in locked.content
+    assert b"PT15M" not in locked.content
     from axes.models import AccessAttempt
 
     AccessAttempt.objects.update(attempt_time="2000-01-01T00:00:00Z")  # the cool-off has passed

@@ -1,5 +1,6 @@
 """Audiences, teacher limits, ordering, expiry, safe formatting, fan-out and the cached feed."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -201,6 +202,40 @@ def test_teacher_form_offers_only_taught_sections(client, school):
     client.force_login(school["teacher"])
     body = client.get(reverse("announcements:manage")).content.decode()
     assert f'value="{school["section"].pk}"' in body and f'value="{school["other_section"].pk}"' not in body
+
+
+def test_teacher_form_shows_only_the_audiences_a_teacher_can_use(client, school):
+    client.force_login(school["teacher"])
+    body = client.get(reverse("announcements:manage")).content.decode()
+    for name in ("target_role", "target_programme", "target_year"):
+        assert f'name="{name}"' not in body, name
+    assert 'name="target_section"' in body
+    audiences = set(re.findall(r'<option value="([a-z_]+)"', body))
+    assert audiences == {Audience.SECTION, Audience.SECTION_GUARDIANS}
+    # The server still refuses the others, whatever is posted.
+    refused = client.post(
+        reverse("announcements:manage"),
+        {"title": "Trip", "body": "Bring water.", "audience": Audience.ROLE, "target_role": Role.STUDENT},
+    )
+    assert refused.status_code == 200 and "audience" in refused.context["form"].errors
+    assert not Announcement.objects.exists()
+    ok = client.post(
+        reverse("announcements:manage"),
+        {
+            "title": "Trip",
+            "body": "Bring water.",
+            "audience": Audience.SECTION,
+            "target_section": school["section"].pk,
+            "target_programme": school["section"].programme_id,
+            "target_year": 3,
+        },
+    )
+    assert ok.status_code == 302
+    posted = Announcement.objects.get()
+    assert (posted.target_section, posted.target_programme, posted.target_year) == (school["section"], None, None)
+    client.force_login(school["admin"])
+    admin_body = client.get(reverse("announcements:manage")).content.decode()
+    assert all(f'name="{n}"' in admin_body for n in ("target_role", "target_programme", "target_year"))
 
 
 def test_attachment_only_for_the_audience(client, school, settings, tmp_path):

@@ -21,6 +21,7 @@ DJANGO_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",  # Django's widget templates, for the project form renderer below
 ]
 THIRD_PARTY_APPS = ["django_htmx", "axes", "django_celery_beat"]
 LOCAL_APPS = ["accounts", "enrollment", "timetable", "attendance", "announcements", "audit", "utils", "ai_features"]
@@ -28,6 +29,8 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files the production way (hashed names, far-future caching, compression) under WSGI and ASGI.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -62,6 +65,9 @@ TEMPLATES = [
         },
     }
 ]
+
+# Forms render with templates/forms/div.html: form-wide errors once, in the alert box.
+FORM_RENDERER = "utils.forms.CampusFormRenderer"
 
 # Database: a SQLite file unless DATABASE_URL names another.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
@@ -135,7 +141,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 MEDIA_ROOT = BASE_DIR / "var" / "media"
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
@@ -167,6 +173,8 @@ if CELERY_BROKER_URL == "filesystem://":
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(BASE_DIR / "var" / "celery" / "processed"),
+        # The exchange tables (kombu's default is ./control, relative to where a process starts).
+        "control_folder": str(BASE_DIR / "var" / "celery" / "control"),
         "store_processed": False,
         # The folder is checked every second by default; a tenth keeps each hop of the first run quick.
         "polling_interval": 0.1,
@@ -194,9 +202,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"client_errors_in_one_line": {"()": "utils.logging.ClientErrorsInOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # A 403 or 400 is the client's doing: one line, not the traceback of the PermissionDenied behind it.
+        "django.request": {"filters": ["client_errors_in_one_line"]},
+        "django.security": {"filters": ["client_errors_in_one_line"]},
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
         # The AI SDKs' HTTP clients log every request at INFO.
@@ -237,6 +249,8 @@ TIMETABLE_WARM_KERNEL = env.bool("TIMETABLE_WARM_KERNEL", default=True)
 # Cores one generation may use: CP-SAT's search workers and, on long runs, parallel annealing runs. On tight
 # FET schools CP-SAT with one worker failed where two solved them in 2.5 s.
 TIMETABLE_WORKERS = env.int("TIMETABLE_WORKERS", default=2)
+# seed_demo builds the demo week with the generator, in its own process, for this long.
+DEMO_TIMETABLE_SECONDS = env.float("DEMO_TIMETABLE_SECONDS", default=3.0)
 
 # AI study assistant (ai_features/): which provider answers, and how hard it may be used. The offline provider
 # (answers from the student's own records, no network) is the default, so a first run needs no key.

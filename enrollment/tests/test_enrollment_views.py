@@ -435,11 +435,21 @@ def test_import_students_dry_run_shows_refused_rows_and_imports_nothing(client, 
     dry = client.post(IMPORT_STUDENTS, {"file": csv_file(content)})
     assert "2 of 3 rows refused" in text(dry)
     assert shows(dry, "'bad-mail' is not an email address.") and shows(dry, "Unknown section 'CS 9-Z'.")
-    # Ticking "confirm" on a file with refused rows still imports nothing, and says so.
+    # "Import now" on a file with refused rows imports nothing, says so once, and keeps the reasons on the page.
     confirmed = client.post(IMPORT_STUDENTS, {"file": csv_file(content), "confirm": "on"})
-    assert confirmed.context["form"].non_field_errors() == [
-        "2 rows are refused; fix them and check again. Nothing was imported."
-    ]
+    assert_import_refused_with_reasons(
+        confirmed, "2 of 3 rows refused", ["'bad-mail' is not an email address.", "Unknown section 'CS 9-Z'."]
+    )
+    assert not Invitation.objects.exists()
+
+
+def assert_import_refused_with_reasons(response, summary, reasons):
+    page = text(response)
+    assert response.status_code == 200 and page.count(summary) == 1 and page.count("rows are refused") == 0
+    assert f"{summary}: nothing was imported" in page
+    assert all(shows(response, reason) for reason in reasons)
+    # The buttons say what they do: the page never leaves "Import now" behind a button called "Check".
+    assert ">Check</button>" in page and 'name="confirm" value="on" class="secondary">Import now</button>' in page
 
 
 def test_import_students_needs_confirm(client, world):
@@ -488,6 +498,9 @@ def test_import_enrollments_dry_run_then_confirm(client, world):
         "No student with roll number 'NOPE'.",
     ):
         assert shows(dry, message)
+    assert Enrollment.objects.count() == 3
+    refused = client.post(url, {"file": csv_file(bad), "confirm": "on"})
+    assert_import_refused_with_reasons(refused, "3 of 3 rows refused", ["No student with roll number 'NOPE'."])
     assert Enrollment.objects.count() == 3
 
     good = "roll_number,subject\ncs2a001,cs202\n"

@@ -282,6 +282,14 @@ def test_csv_import_page_dry_run_then_import(client, week, admin_user):
     assert week["term"].timetable_entries.get().valid_from == timezone.localdate() + datetime.timedelta(days=1)
     bad = client.post(url, {"file": SimpleUploadedFile("t.csv", b"\xff\xfe garbage")})
     assert "Save the file as UTF-8 CSV" in bad.content.decode()
+    # "Import now" on a file with a refused row: nothing imported, the reason stays on the page, said once.
+    clash = text + f"CS 2-A,CS201,{week['ravi'].employee_id},B-204,Someday,09:00\n"
+    refused = client.post(url, {"file": SimpleUploadedFile("t.csv", clash.encode()), "confirm": "on"})
+    page = refused.content.decode()
+    assert refused.status_code == 200 and week["term"].timetable_entries.count() == 1
+    assert page.count("of 2 rows refused: nothing was imported") == 1 and "rows are refused" not in page
+    assert "Unknown day &#x27;Someday&#x27;." in page
+    assert 'name="confirm" value="on" class="secondary">Import now</button>' in page
 
 
 @pytest.mark.parametrize("n", [1, 8])
