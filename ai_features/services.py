@@ -39,6 +39,7 @@ from ai_features.providers import (
     stream_with_retries,
     with_retries,
 )
+from ai_features.rendering import answer_html
 from utils.models import NotificationKind
 from utils.notifications import Message, notify
 
@@ -174,6 +175,7 @@ def _done_data(answer: ChatMessage) -> dict:
     return {
         "id": answer.pk,
         "status": answer.status,
+        "html": answer_html(answer.message),  # the page swaps the streamed text for this once complete
         "note": "Answered from the school records (offline assistant)." if answer.provider == "offline" else "",
     }
 

@@ -167,7 +167,8 @@ def test_an_answered_question_is_replayed_not_asked_again(use_openai, chat):
     first, _events = answer(question)
     again, events = answer(question)
     assert again == first and len(use_openai.requests) == 1
-    assert events == [("token", {"t": first.message}), ("done", {"id": first.pk, "status": "ok", "note": ""})]
+    done = {"id": first.pk, "status": "ok", "html": "<p>Stub answer.</p>", "note": ""}
+    assert events == [("token", {"t": first.message}), ("done", done)]
     assert ChatMessage.objects.filter(reply_to=question).count() == 1
 
 
