@@ -206,7 +206,7 @@ def parse(question: str, context: dict) -> Parsed:
         parsed.words.add("teacher")
     if re.search(r"\bwhat (does|do|did) \w+( \w+)? (teach|take)\b", text):
         parsed.words.add("teacher")
-    if re.search(r"\b(anything|what) .*\b(i|we|they|he|she) (miss|missed)\b|\bmissed (anything|something)\b", text):
+    if re.search(r"\b(anything|what) .*\b(i|we|they|he|she) (miss|missed)\b|\bmiss(ed)? (anything|something)\b", text):
         parsed.words.add("topics")
     if re.search(r"\bhow many (lessons|classes|periods|days)\b", text):
         parsed.words.add("attendance")
