@@ -120,9 +120,15 @@ def chat_message_send(*, chat: AIChat, user: User, text: str) -> ChatMessage:
     return question
 
 
-def _title(text: str) -> str:
-    text = re.sub(r"\s+", " ", text)
-    return text if len(text) <= 60 else text[:59].rstrip() + "…"
+def _title(text: str, limit: int = 60) -> str:
+    """The first question as the chat's title: one line, cut at a word (not inside one) when too long."""
+    text = re.sub(r"\s+", " ", text).strip()
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2 :] and text[limit - 1].isalnum():
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:-–") + "…"
 
 
 @transaction.atomic

@@ -81,7 +81,7 @@ def chat_detail(request, session_id):
 def chat_send(request, session_id):
     chat = selectors.chat_get_for_user(user=request.user, session_id=session_id)
     form = QuestionForm(request.POST)
-    question = None
+    question, untitled = None, not chat.title
     if form.is_valid():
         try:
             question = services.chat_message_send(chat=chat, user=request.user, text=form.cleaned_data["message"])
@@ -99,6 +99,7 @@ def chat_send(request, session_id):
         "turn": {"question": question, "answer": None} if question else None,
         "form": QuestionForm() if question else form,
         "replace_form": question is None or not request.POST.get("suggestion"),
+        "new_title": question is not None and untitled,  # the first question names the chat: show it
     }
     return render(request, "ai_features/_sent.html", context)
 
