@@ -208,7 +208,9 @@ def parse(question: str, context: dict) -> Parsed:
         parsed.words.add("teacher")
     if re.search(r"\b(anything|what) .*\b(i|we|they|he|she) (miss|missed)\b|\bmiss(ed)? (anything|something)\b", text):
         parsed.words.add("topics")
-    if re.search(r"\bhow many (lessons|classes|periods|days)\b", text):
+    if re.search(
+        r"\bhow many (lessons|classes|periods|days)\b|\bhow (often|regularly)\b|\b(been|gone|went) to\b", text
+    ):
         parsed.words.add("attendance")
     if re.search(r"\bwhat (next|now)\b|\bstudy next\b|\bwork on\b|\bfocus on\b|\bneeds? attention\b", text):
         parsed.words.add("study")

@@ -105,6 +105,8 @@ def next_lesson(context: dict, parsed) -> str:
             for x in day["lessons"]:
                 if x.get("subject_code") in codes and (k or day["day"] != today_name or x.get("starts_at", "") > now):
                     when = "today" if k == 0 and day["day"] == today_name else f"on {day['day']}"
+                    if k and day["day"] == today_name:  # round the week to today's weekday again
+                        when = f"next {day['day']}"
                     return f"The next {x['subject']} lesson is {when}, {x['time']}, room {x['room']} ({x['teacher']})."
         return f"There is no {' or '.join(_label(s) for s in parsed.subjects)} lesson in the timetable."
     x = context["timetable"].get("next_lesson")
@@ -167,9 +169,7 @@ def attendance_week(context: dict, parsed) -> str:
     w = context["attendance_this_week"]
     if not w["lessons_recorded"]:
         return f"No lessons have been recorded for {you} this week yet (since {w['since']})."
-    head = (
-        f"This week (since {w['since']}) {you} attended {_percent(w)}; the school expects at least {expected}%."
-    )
+    head = f"This week (since {w['since']}) {you} attended {_percent(w)}; the school expects at least {expected}%."
     rows = [
         f"{_label(s)}: {_percent(s['attendance_this_week'])}"
         for s in subjects

@@ -234,9 +234,9 @@ def student_context(*, student_id: int, audience: str = Role.STUDENT, now: datet
     subject_ids = [e.subject_id for e in enrollments]
     topics = defaultdict(list)
     for subject_id, topic_id, title in (
-        Topic.objects.filter(subject_id__in=subject_ids).order_by("subject_id", "order").values_list(
-            "subject_id", "pk", "title"
-        )
+        Topic.objects.filter(subject_id__in=subject_ids)
+        .order_by("subject_id", "order")
+        .values_list("subject_id", "pk", "title")
     ):
         status = "attended" if topic_id in covered else "missed" if topic_id in missed else "not covered yet"
         topics[subject_id].append({"title": title, "status": status})

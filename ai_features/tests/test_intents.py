@@ -43,6 +43,7 @@ def names(parsed):
         ("What % of classes have I been to?", "attendance"),
         ("how many lessons did I miss in discrete maths", "attendance"),
         ("Was I absent a lot this term?", "attendance"),
+        ("how regularly have I gone to data structures classes", "attendance"),
         ("attendance this week?", "attendance_week"),
         ("Which topics did I miss?", "missed_topics"),
         ("what did i miss in communication skills", "missed_topics"),

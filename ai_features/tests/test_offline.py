@@ -154,3 +154,10 @@ def test_nothing_recorded_yet(student, term):
     )
     assert offline.answer(context=context, question="subjects") == "You have no subjects enrolled this term yet."
     assert "Nothing in your records needs attention" in offline.answer(context=context, question="what to study")
+
+
+def test_next_lesson_of_a_subject(context):
+    tomorrow = context["timetable"]["tomorrow"]["day"]
+    text = offline.answer(context=context, question="When is my next algorithms lesson?")
+    assert text.startswith(f"The next CS202 Algorithms lesson is on {tomorrow}, 10:00–10:50, room B-204")
+    assert offline.answer(context=context, question="when's the next lesson?").startswith("The next lesson is ")

@@ -260,7 +260,7 @@ def test_an_over_the_limit_question_stays_in_the_box(client, setup, settings):
     assert not ChatMessage.objects.filter(message="Please keep this text").exists()
     # Without htmx: the whole page again, with the text kept.
     page = client.post(url, {"message": "Please keep this text"}).content.decode()
-    assert "Please keep this text</textarea>" in page and "<h1 id=\"chat-title\">" in page
+    assert "Please keep this text</textarea>" in page and '<h1 id="chat-title">' in page
 
 
 def test_the_stream_sends_the_answer_in_pieces_and_saves_it(client, setup):
