@@ -149,12 +149,15 @@ def _match_topics(tokens: list[str], subjects: list[dict], within: list[dict], u
             for name in names:
                 score, where = _best(free, name, threshold=85)
                 if where is not None:
-                    found.append((score, subject, topic))
+                    found.append((score, subject, topic, where))
                     break
     if not found:
         return []
-    top = max(score for score, _s, _t in found)
-    return [(s, t) for score, s, t in found if score >= top - 3]
+    top = max(score for score, _s, _t, _w in found)
+    kept = [(s, t, where) for score, s, t, where in found if score >= top - 3]
+    for _s, _t, where in kept:  # the topic's words are its name, not keywords ("Review and practice")
+        used.update(range(*where))
+    return [(s, t) for s, t, _where in kept]
 
 
 def _match_teachers(tokens: list[str], subjects: list[dict], used: set[int]) -> list[str]:

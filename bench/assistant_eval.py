@@ -93,6 +93,7 @@ class Facts:
     def __init__(self, student):
         from django.db.models import Avg
         from django.db.models.functions import Coalesce
+        from django.utils import timezone
 
         from ai_features.models import RecommendationStatus, StudyRecommendation
         from attendance.models import AttendanceRecord
@@ -136,6 +137,12 @@ class Facts:
                 ).values_list("title", flat=True)
             )
             self.missed[subject.pk] = sorted(missed - attended_topics)
+        today = timezone.localdate()
+        monday = today - datetime.timedelta(days=today.weekday())
+        self.week = {}
+        for subject in self.subjects:
+            week = records.filter(session__subject=subject, session__date__range=(monday, today))
+            self.week[subject.pk] = (week.filter(status__in=["present", "late"]).count(), week.count())
         self.topics = {
             s.pk: list(Topic.objects.filter(subject=s).order_by("order").values_list("title", flat=True))
             for s in self.subjects
@@ -167,11 +174,15 @@ class Facts:
         )
 
     def weak(self) -> list[str]:
+        """Subjects below the expected attendance (this term or this week), with missed topics or low
+        understanding: what "what should I study next" must name."""
         out = []
         for s in self.subjects:
             attended, total = self.attendance[s.pk]
+            week_attended, week_total = self.week[s.pk]
             u = self.understanding[s.pk]
             low = total and percent(attended, total) < EXPECTED_PERCENT
+            low = low or (week_total and percent(week_attended, week_total) < EXPECTED_PERCENT)
             if low or self.missed[s.pk] or (u is not None and round(u, 1) <= 2.5):
                 out.append(s.name)
         return out

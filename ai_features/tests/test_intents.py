@@ -30,6 +30,13 @@ CONTEXT = {
     ]
 }
 
+PRACTICE = _subject(
+    "MA102",
+    "Discrete Mathematics",
+    [],
+    ["Introduction: Discrete Mathematics", "Review and practice: Discrete Mathematics"],
+)
+
 
 def names(parsed):
     return [s["code"] for s in parsed.subjects]
@@ -96,6 +103,9 @@ def test_topics_and_teachers_are_matched_fuzzily():
     assert "missed_topics" in parsed.intents
     parsed = parse("was I there for binary tress", CONTEXT)
     assert [t["title"] for _s, t in parsed.topics] == ["Binary trees"]
+    parsed = parse("was I there for review and practice in discrete maths", {"subjects": [PRACTICE]})
+    assert [t["title"] for _s, t in parsed.topics] == ["Review and practice: Discrete Mathematics"]
+    assert parsed.intents == ["topic"]  # "practice" is the topic's name here, not a study question
     assert parse("what does mr okafor teach", CONTEXT).teachers == ["Grace Okafor"]
     assert parse("what does daniel li teach?", CONTEXT).teachers == ["Daniel Li"]
     assert parse("Which days is priya natrajan in?", CONTEXT).teachers == ["Priya Natarajan"]
