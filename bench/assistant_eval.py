@@ -59,6 +59,9 @@ def configure():
     # Many questions from few people in a minute: the per-person limits are not what is measured here.
     os.environ["AI_RATE_LIMIT"] = "100000"
     os.environ["AI_DAILY_QUOTA"] = "100000"
+    # With a model configured, the seed's recommendation job would have it re-word every recommendation
+    # (hundreds of calls); only the answers are measured, so the rules' own texts are kept.
+    os.environ.setdefault("AI_PHRASE_RECOMMENDATIONS", "false")
     url = os.environ.get("DATABASE_URL", "")
     if is_postgres(url):
         return fresh_database(url, BENCH_DB)
@@ -472,7 +475,8 @@ def main() -> int:
                         print(f"\nOK [{student.user.get_short_name()}] {question}\n  {text[:300]}")
         accuracy = right / asked if asked else 0.0
         print(f"\nright {right} of {asked}; {answering / max(asked, 1) * 1000:.0f} ms per answer (context + provider)")
-        print(f"target accuracy >= {TARGET} offline: {'met' if accuracy >= TARGET else 'NOT met'}")
+        if provider.name == "offline":
+            print(f"target accuracy >= {TARGET} offline: {'met' if accuracy >= TARGET else 'NOT met'}")
         print(f"questions={asked} accuracy={accuracy:.3f}")
         return 0
     finally:
