@@ -28,10 +28,10 @@ KEYWORDS = {
     "missed": "miss missed missing",
     "topics": "topic topics syllabus chapter chapters content covered cover covering units unit",
     "understanding": "understanding understand understood grasp rating ratings rated struggling confused",
-    "study": "study studying revise revision focus improve prepare preparation catch weak priority priorities "
-    "practice practise concentrate",
+    "study": "study studying revise revision focus improve prepare preparation catch weak weakest worst "
+    "struggle behind priority priorities practice practise concentrate",
     "recommendations": "recommendation recommendations recommend recommended suggestion suggestions suggest advice",
-    "timetable": "timetable schedule lessons lesson classes class periods period lectures lecture",
+    "timetable": "timetable schedule lessons lesson classes class periods period lectures lecture room rooms",
     "teacher": "teacher teachers teaches teaching taught instructor lecturer sir madam professor tutor",
     "subjects": "subjects subject courses course enrolled enrolment enrollment taking",
     "next": "next upcoming",
@@ -40,6 +40,7 @@ KEYWORDS = {
     "week": "week weekly weeks",
     "greeting": "hi hello hey hiya namaste greetings morning afternoon evening",
     "help": "help capabilities",
+    "thanks": "thanks thank thx cheers",
 }
 _VOCABULARY = {word: intent for intent, words in KEYWORDS.items() for word in words.split()}
 
@@ -215,6 +216,11 @@ def parse(question: str, context: dict) -> Parsed:
         r"\bhow many (lessons|classes|periods|days)\b|\bhow (often|regularly)\b|\b(been|gone|went) to\b", text
     ):
         parsed.words.add("attendance")
+    if (
+        re.search(r"\bhow am i doing\b|\bdoing (ok|okay|well|fine|alright)\b|\bon track\b", text)
+        and not parsed.subjects
+    ):
+        parsed.words.add("study")
     if re.search(r"\bwhat (next|now)\b|\bstudy next\b|\bwork on\b|\bfocus on\b|\bneeds? attention\b", text):
         parsed.words.add("study")
     parsed.intents = _decide(parsed, text)
@@ -264,4 +270,6 @@ def _decide(p: Parsed, text: str) -> list[str]:
         add("greeting")
     if not intents and "help" in w:
         add("help")
+    if not intents and "thanks" in w:
+        add("thanks")
     return intents

@@ -395,6 +395,8 @@ ANSWERS = {
 def answer(*, context: dict, question: str) -> str:
     parsed = intent_parser.parse(question, context)
     parts = [ANSWERS[name](context, parsed) for name in parsed.intents if name in ANSWERS]
+    if parsed.intents == ["thanks"]:
+        return "You're welcome! Ask me anything else about lessons, attendance, topics or what to study next."
     if not parts:
         greeting = "greeting" in parsed.intents
         prefix = "" if greeting or "help" in parsed.intents else "I could not tell what you are asking. "
