@@ -90,8 +90,8 @@ def _phrases(tokens: list[str], most: int) -> list[tuple[int, int, str]]:
     out = []
     for i in range(len(tokens)):
         for j in range(i + 1, min(len(tokens), i + most) + 1):
-            if tokens[i] in STOPWORDS or tokens[j - 1] in STOPWORDS:
-                continue
+            if tokens[i] in STOPWORDS or tokens[j - 1] in STOPWORDS or "" in tokens[i:j]:
+                continue  # (an empty token is one already taken by another entity)
             out.append((i, j, " ".join(tokens[i:j])))
     return out
 
