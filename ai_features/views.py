@@ -24,12 +24,22 @@ from utils.permissions import role_required
 
 ASSISTANT = (Role.STUDENT, Role.GUARDIAN)
 HEARTBEAT_SECONDS = 15
-SUGGESTIONS = ("What do I have tomorrow?", "How is my attendance?", "What should I study next?")
+SUGGESTIONS = (
+    "What do I have tomorrow?",
+    "How is my attendance?",
+    "Which topics did I miss?",
+    "What should I study next?",
+)
 
 
 def _suggestions(user) -> tuple[str, ...]:
     if user.role == Role.GUARDIAN:
-        return ("What lessons are there tomorrow?", "How is the attendance?", "What should they study next?")
+        return (
+            "What lessons are there tomorrow?",
+            "How is the attendance?",
+            "Which topics were missed?",
+            "What should they study next?",
+        )
     return SUGGESTIONS
 
 
