@@ -2,8 +2,9 @@
 
 - `OpenAIProvider` (the official `openai` SDK) and `GroqProvider` (the official `groq` SDK) speak the chat
   completions API; the base URL can point at any compatible server.
-- `OfflineProvider` needs no network: it answers from the student's own records with fixed templates
-  (`ai_features/offline.py`). It is the default, and stands in when an online provider fails.
+- `OfflineProvider` needs no network: it works out what is asked (`ai_features/intents.py`) and answers
+  that from the student's own records (`ai_features/offline.py`). It is the default, and stands in when
+  an online provider fails.
 
 Every provider gets a `Prompt`: instructions, the student's context *as data* (a JSON block in its own
 system message that says it is data, never instructions), the earlier turns and the question. The SDKs'
@@ -100,7 +101,7 @@ class Provider:
 
 
 class OfflineProvider(Provider):
-    """Answers from the student's own records with clear templates; no network, never fails."""
+    """Answers the question asked from the student's own records; no network, never fails."""
 
     name = "offline"
     model = "templates"

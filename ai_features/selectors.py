@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import Role, StudentProfile
 from ai_features.models import AIChat, ChatMessage, MessageStatus, Sender, StudyRecommendation
 from attendance.models import ATTENDED, AttendanceRecord, AttendanceStatus
-from enrollment.models import Enrollment, EnrollmentStatus, Subject, Term
+from enrollment.models import Enrollment, EnrollmentStatus, Subject, Term, Topic
 
 #: Who may use the assistant: a student about themself, a guardian about a linked child.
 ASSISTANT_ROLES = (Role.STUDENT, Role.GUARDIAN)
@@ -141,32 +141,66 @@ def _percent(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
-def _lessons_on(grid, day: int) -> list[dict]:
+def _week_lessons(*, term, section, today: datetime.date, subject_ids: set[int]) -> dict[int, list[dict]]:
+    """The lessons of the 7 days from today per weekday (0 = Monday), in time order: each day with the
+    version of the week in force on its date, and only the subjects the student is enrolled in.
+
+    The one place the context reads lessons.
+    """
+    from timetable.selectors import grid_for_section, grid_for_student
+
+    if term is None:
+        return {}
+    grid = grid_for_student(grid=grid_for_section(term=term, section=section, when=today), subject_ids=subject_ids)
     slots = {s["id"]: s for s in grid.slots}
-    lessons = sorted((e for e in grid.entries if e["day"] == day), key=lambda e: slots[e["slot_id"]]["starts_at"])
-    return [
-        {
-            "time": f"{slots[e['slot_id']]['starts_at']}–{slots[e['slot_id']]['ends_at']}",
-            "subject": f"{e['subject_code']} {e['subject_name']}",
-            "room": e["room"],
-            "teacher": e["teacher"],
-        }
-        for e in lessons
-    ]
+    week: dict[int, list[dict]] = defaultdict(list)
+    for e in sorted(grid.entries, key=lambda e: (e["day"], slots[e["slot_id"]]["starts_at"])):
+        slot = slots[e["slot_id"]]
+        week[e["day"]].append(
+            {
+                "time": f"{slot['starts_at']}–{slot['ends_at']}",
+                "starts_at": slot["starts_at"],
+                "subject": f"{e['subject_code']} {e['subject_name']}",
+                "subject_code": e["subject_code"],
+                "room": e["room"],
+                "teacher": e["teacher"],
+            }
+        )
+    return week
+
+
+def _next_lesson(week: dict[int, list[dict]], now: datetime.datetime) -> dict | None:
+    """The first lesson that has not started yet, today or on one of the next seven days."""
+    clock = now.strftime("%H:%M")
+    for ahead in range(8):
+        day = now.date() + datetime.timedelta(days=ahead)
+        for lesson in week.get(day.weekday(), []):
+            if ahead or lesson["starts_at"] > clock:
+                return {**lesson, "date": day.isoformat(), "day": WEEKDAYS[day.weekday()]}
+    return None
+
+
+def _day(week: dict[int, list[dict]], date: datetime.date) -> dict:
+    return {"date": date.isoformat(), "day": WEEKDAYS[date.weekday()], "lessons": week.get(date.weekday(), [])}
 
 
 def student_context(*, student_id: int, audience: str = Role.STUDENT, now: datetime.datetime | None = None) -> dict:
     """What the assistant may know about one student, as plain data.
 
-    Only this student's own school records: the first name, class, enrolled subjects, attendance and
-    understanding per subject this term, topics missed, today's and tomorrow's lessons (teachers and rooms),
-    and open recommendations. Never contact details (email, phone, address, date of birth), never
-    guardians, never another student. The query count does not grow with the number of subjects, lessons,
-    marks or recommendations: 8 queries, 5 when the timetable comes from its cache.
-    """
-    from timetable.selectors import grid_for_section, grid_for_student
+    Only this student's own school records: the first name, class, enrolled subjects with their teachers,
+    attendance (this term and this week) and understanding per subject, each subject's topics with whether
+    the student attended, missed or has not had them yet, the week's lessons (today, tomorrow, each
+    weekday, the next one) and open recommendations. Never contact details (email, phone, address, date of
+    birth), never guardians, never another student. The query count does not grow with the number of
+    subjects, topics, lessons, marks or recommendations: 9 queries, 6 when the timetable comes from its
+    cache.
 
+    A topic is "missed" when it was covered in a lesson the student was absent (or excused) from and not
+    covered again in a lesson they attended.
+    """
     now = timezone.localtime(now)
+    today = now.date()
+    monday = today - datetime.timedelta(days=today.weekday())
     student = StudentProfile.objects.select_related("user", "section__programme", "term").get(pk=student_id)
     term = student.term or Term.objects.filter(institute_id=student.institute_id, is_current=True).first()
 
@@ -180,6 +214,7 @@ def student_context(*, student_id: int, audience: str = Role.STUDENT, now: datet
     records = AttendanceRecord.objects.filter(student_id=student_id)
     if term is not None:
         records = records.filter(session__term=term)
+    this_week = Q(session__date__gte=monday, session__date__lte=today)
     per_subject = {
         row["session__subject_id"]: row
         for row in records.values("session__subject_id").annotate(
@@ -188,29 +223,50 @@ def student_context(*, student_id: int, audience: str = Role.STUDENT, now: datet
             absent=Count("id", filter=Q(status=AttendanceStatus.ABSENT)),
             late=Count("id", filter=Q(status=AttendanceStatus.LATE)),
             excused=Count("id", filter=Q(status=AttendanceStatus.EXCUSED)),
+            week_total=Count("id", filter=this_week),
+            week_attended=Count("id", filter=this_week & Q(status__in=ATTENDED)),
             understanding=Avg(Coalesce("understanding", "session__understanding"), filter=Q(status__in=ATTENDED)),
         )
     }
-    missed, covered = defaultdict(dict), defaultdict(set)
-    for subject_id, topic_id, title, status in records.filter(session__topics__isnull=False).values_list(
-        "session__subject_id", "session__topics__id", "session__topics__title", "status"
+    missed, covered = defaultdict(set), set()
+    for topic_id, status in records.filter(session__topics__isnull=False).values_list("session__topics__id", "status"):
+        (missed[topic_id].add(status) if status in MISSED else covered.add(topic_id))
+    subject_ids = [e.subject_id for e in enrollments]
+    topics = defaultdict(list)
+    for subject_id, topic_id, title in (
+        Topic.objects.filter(subject_id__in=subject_ids)
+        .order_by("subject_id", "order")
+        .values_list("subject_id", "pk", "title")
     ):
-        if status in MISSED:
-            missed[subject_id][topic_id] = title
-        else:
-            covered[subject_id].add(topic_id)
+        status = "attended" if topic_id in covered else "missed" if topic_id in missed else "not covered yet"
+        topics[subject_id].append({"title": title, "status": status})
 
-    subjects, total, attended = [], 0, 0
+    week = _week_lessons(
+        term=term,
+        section=student.section,
+        today=today,
+        subject_ids={enrollment.subject.pk for enrollment in enrollments},
+    )
+    teachers = defaultdict(list)
+    for lessons in week.values():
+        for lesson in lessons:
+            if lesson["teacher"] not in teachers[lesson["subject_code"]]:
+                teachers[lesson["subject_code"]].append(lesson["teacher"])
+
+    subjects, total, attended, week_total, week_attended = [], 0, 0, 0, 0
     for enrollment in enrollments:
         subject = enrollment.subject
         stats = per_subject.get(subject.pk, {})
         n, ok = stats.get("total", 0), stats.get("attended", 0)
+        wn, wok = stats.get("week_total", 0), stats.get("week_attended", 0)
         total, attended = total + n, attended + ok
+        week_total, week_attended = week_total + wn, week_attended + wok
         understanding = stats.get("understanding")
         subjects.append(
             {
                 "code": subject.code,
                 "name": subject.name,
+                "teachers": teachers.get(subject.code, []),
                 "attendance": {
                     "lessons_recorded": n,
                     "attended": ok,
@@ -219,29 +275,19 @@ def student_context(*, student_id: int, audience: str = Role.STUDENT, now: datet
                     "excused": stats.get("excused", 0),
                     "percent": _percent(ok, n),
                 },
+                "attendance_this_week": {"lessons_recorded": wn, "attended": wok, "percent": _percent(wok, wn)},
                 "understanding_average_of_5": round(understanding, 1) if understanding is not None else None,
-                "missed_topics": [
-                    title
-                    for topic_id, title in sorted(missed[subject.pk].items())
-                    if topic_id not in covered[subject.pk]
-                ],
+                "topics": topics[subject.pk],
+                "missed_topics": [t["title"] for t in topics[subject.pk] if t["status"] == "missed"],
             }
         )
 
-    today, tomorrow = now.date(), now.date() + datetime.timedelta(days=1)
     timetable = {
-        "today": {"date": today.isoformat(), "day": WEEKDAYS[today.weekday()], "lessons": []},
-        "tomorrow": {"date": tomorrow.isoformat(), "day": WEEKDAYS[tomorrow.weekday()], "lessons": []},
+        "today": _day(week, today),
+        "tomorrow": _day(week, today + datetime.timedelta(days=1)),
+        "week": [{"day": WEEKDAYS[day], "lessons": week[day]} for day in sorted(week)],
+        "next_lesson": _next_lesson(week, now),
     }
-    if term is not None:
-        # The 7 days from today, each with the version of the week in force on it, cut down to the lessons
-        # of the subjects enrolled in (the enrolments above: no extra query).
-        grid = grid_for_student(
-            grid=grid_for_section(term=term, section=student.section, when=today),
-            subject_ids={enrollment.subject.pk for enrollment in enrollments},
-        )
-        timetable["today"]["lessons"] = _lessons_on(grid, today.weekday())
-        timetable["tomorrow"]["lessons"] = _lessons_on(grid, tomorrow.weekday())
 
     recommendations = [
         {
@@ -270,6 +316,12 @@ def student_context(*, student_id: int, audience: str = Role.STUDENT, now: datet
         },
         "subjects": subjects,
         "attendance_this_term": {"lessons_recorded": total, "attended": attended, "percent": _percent(attended, total)},
+        "attendance_this_week": {
+            "since": monday.isoformat(),
+            "lessons_recorded": week_total,
+            "attended": week_attended,
+            "percent": _percent(week_attended, week_total),
+        },
         "attendance_expected_percent": settings.ATTENDANCE_WARN_BELOW,
         "timetable": timetable,
         "open_recommendations": recommendations,

@@ -25,12 +25,22 @@ from utils.permissions import role_required
 
 ASSISTANT = (Role.STUDENT, Role.GUARDIAN)
 HEARTBEAT_SECONDS = 15
-SUGGESTIONS = ("What do I have tomorrow?", "How is my attendance?", "What should I study next?")
+SUGGESTIONS = (
+    "What do I have tomorrow?",
+    "How is my attendance?",
+    "Which topics did I miss?",
+    "What should I study next?",
+)
 
 
 def _suggestions(user) -> tuple[str, ...]:
     if user.role == Role.GUARDIAN:
-        return ("What lessons are there tomorrow?", "How is the attendance?", "What should they study next?")
+        return (
+            "What lessons are there tomorrow?",
+            "How is the attendance?",
+            "Which topics were missed?",
+            "What should they study next?",
+        )
     return SUGGESTIONS
 
 
@@ -81,7 +91,7 @@ def chat_detail(request, session_id):
 def chat_send(request, session_id):
     chat = selectors.chat_get_for_user(user=request.user, session_id=session_id)
     form = QuestionForm(request.POST)
-    question = None
+    question, untitled = None, not chat.title
     if form.is_valid():
         try:
             question = services.chat_message_send(chat=chat, user=request.user, text=form.cleaned_data["message"])
@@ -99,6 +109,7 @@ def chat_send(request, session_id):
         "turn": {"question": question, "answer": None} if question else None,
         "form": QuestionForm() if question else form,
         "replace_form": question is None or not request.POST.get("suggestion"),
+        "new_title": question is not None and untitled,  # the first question names the chat: show it
     }
     return render(request, "ai_features/_sent.html", context)
 

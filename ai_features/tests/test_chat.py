@@ -167,7 +167,8 @@ def test_an_answered_question_is_replayed_not_asked_again(use_openai, chat):
     first, _events = answer(question)
     again, events = answer(question)
     assert again == first and len(use_openai.requests) == 1
-    assert events == [("token", {"t": first.message}), ("done", {"id": first.pk, "status": "ok", "note": ""})]
+    done = {"id": first.pk, "status": "ok", "html": "<p>Stub answer.</p>", "note": ""}
+    assert events == [("token", {"t": first.message}), ("done", done)]
     assert ChatMessage.objects.filter(reply_to=question).count() == 1
 
 
@@ -278,3 +279,22 @@ def test_an_unexpected_error_keeps_the_question_as_failed(chat, monkeypatch):
     assert result is None and events[-1] == ("failure", {"message": services.FRIENDLY_FAILED, "retry": True})
     question.refresh_from_db()
     assert question.status == MessageStatus.FAILED and question.message == "What should I study tonight?"
+
+
+@pytest.mark.parametrize(
+    ("question", "title"),
+    [
+        ("Which topics did I miss in Communication Skills?", "Which topics did I miss in Communication Skills?"),
+        (
+            "Which topics did I miss in Communication Skills and Discrete Mathematics this month?",
+            "Which topics did I miss in Communication Skills and…",
+        ),
+        ("x" * 80, "x" * 59 + "…"),  # one long word: cut where it must be
+    ],
+)
+def test_chat_title_is_cut_at_a_word(world, question, title):
+    chat = services.chat_create(user=world["student"].user, student=world["student"])
+    ask(chat, question)
+    ask(chat, "A second question does not rename it")
+    chat.refresh_from_db()
+    assert chat.title == title

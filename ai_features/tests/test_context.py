@@ -18,10 +18,10 @@ from enrollment.tests.factories import SubjectFactory, TopicFactory
 pytestmark = pytest.mark.django_db
 
 #: Queries to build one student's context on a cold timetable cache, whatever the amount of data:
-#: profile, current enrolments, attendance per subject, topics of lessons missed/attended, the week's
-#: shape (the term's configuration, then its slots or the institute's), the section's lessons, and
-#: the open recommendations (their evidence names their subject).
-CONTEXT_QUERIES = 8
+#: profile, current enrolments, attendance per subject, topics of lessons missed/attended, the enrolled
+#: subjects' topics, the week's shape (the term's configuration, then its slots or the institute's), the
+#: section's lessons, and the open recommendations (their evidence names their subject).
+CONTEXT_QUERIES = 9
 
 
 def test_context_has_profile_subjects_attendance_timetable_and_recommendations(world):
@@ -60,16 +60,58 @@ def test_context_has_profile_subjects_attendance_timetable_and_recommendations(w
     assert ds["understanding_average_of_5"] == 2.0
     assert ds["missed_topics"] == ["Linked lists"]
     assert by_code["CS202"]["attendance"]["late"] == 1 and by_code["CS202"]["missed_topics"] == []
+    assert ds["topics"] == [{"title": "Linked lists", "status": "missed"}, {"title": "Stacks", "status": "attended"}]
+    assert ds["teachers"] == [world["teacher"].user.full_name]
+    # This week: the lessons of the last three days that fall on or after this Monday.
+    today_date = timezone.localdate()
+    monday = today_date - datetime.timedelta(days=today_date.weekday())
+    in_week = [d for d in (3, 2, 1) if today_date - datetime.timedelta(days=d) >= monday]
+    attended_in_week = [d for d in in_week if d != 3]  # absent three days ago
+    assert context["attendance_this_week"]["lessons_recorded"] == len(in_week)
+    assert context["attendance_this_week"]["attended"] == len(attended_in_week)
+    week_days = {d["day"]: [x["subject"] for x in d["lessons"]] for d in context["timetable"]["week"]}
+    assert week_days[context["timetable"]["today"]["day"]] == ["CS201 Data Structures"]
+    assert week_days[context["timetable"]["tomorrow"]["day"]] == ["CS202 Algorithms"]
+    assert context["timetable"]["next_lesson"]["subject"] in ("CS201 Data Structures", "CS202 Algorithms")
     assert context["attendance_this_term"] == {"lessons_recorded": 3, "attended": 2, "percent": 66.7}
     today = context["timetable"]["today"]
     teacher = world["teacher"].user.full_name
     assert today["lessons"] == [
-        {"time": "09:00–09:50", "subject": "CS201 Data Structures", "room": "B-204", "teacher": teacher}
+        {
+            "time": "09:00–09:50",
+            "starts_at": "09:00",
+            "subject": "CS201 Data Structures",
+            "subject_code": "CS201",
+            "room": "B-204",
+            "teacher": teacher,
+        }
     ]
     assert [lesson["subject"] for lesson in context["timetable"]["tomorrow"]["lessons"]] == ["CS202 Algorithms"]
     assert context["open_recommendations"][0]["subjects"] == ["CS201"]
     assert context["asked_by"] == "the student"
     assert student_context(student_id=world["student"].pk, audience=Role.GUARDIAN)["asked_by"].startswith("a guardian")
+
+
+def test_a_missed_topic_covered_again_in_a_lesson_attended_is_not_missed(world):
+    student, subject = world["student"], world["subject"]
+    later = TopicFactory(subject=subject, order=3, title="Queues")
+    lesson(
+        term=world["term"],
+        section=world["section"],
+        subject=subject,
+        teacher=world["teacher"],
+        slot=world["slot"],
+        date=timezone.localdate(),
+        topics=[world["topics"]["linked"]],
+        marks={student: "late", world["bala"]: "absent"},
+    )
+    ds = {s["code"]: s for s in student_context(student_id=student.pk)["subjects"]}["CS201"]
+    assert ds["missed_topics"] == []
+    statuses = {t["title"]: t["status"] for t in ds["topics"]}
+    assert statuses == {"Linked lists": "attended", "Stacks": "attended", later.title: "not covered yet"}
+    # Bala missed today's Linked lists but had attended it before: only Stacks is missed.
+    bala = {s["code"]: s for s in student_context(student_id=world["bala"].pk)["subjects"]}["CS201"]
+    assert bala["missed_topics"] == ["Stacks"]
 
 
 def test_context_never_holds_contact_details_guardians_or_other_students(world):

@@ -2,6 +2,7 @@
 recommendations, the dashboard card and the navigation."""
 
 import json
+from html.parser import HTMLParser
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -259,7 +260,7 @@ def test_an_over_the_limit_question_stays_in_the_box(client, setup, settings):
     assert not ChatMessage.objects.filter(message="Please keep this text").exists()
     # Without htmx: the whole page again, with the text kept.
     page = client.post(url, {"message": "Please keep this text"}).content.decode()
-    assert "Please keep this text</textarea>" in page and "<h1>" in page
+    assert "Please keep this text</textarea>" in page and '<h1 id="chat-title">' in page
 
 
 def test_the_stream_sends_the_answer_in_pieces_and_saves_it(client, setup):
@@ -327,3 +328,62 @@ def test_dashboard_card_and_navigation(client, setup):
     assert reverse("ai_features:card") in client.get(reverse("accounts:dashboard_guardian")).content.decode()
     client.force_login(setup["teacher"])
     assert 'href="/assistant/"' not in client.get(reverse("accounts:dashboard_teacher")).content.decode()
+
+
+def test_answers_are_rendered_markdown_with_the_done_event_carrying_the_html(client, setup):
+    client.force_login(setup["student"])
+    url = reverse("ai_features:stream", args=[setup["mine"].session_id, setup["question"].pk])
+    events = read_events(client.get(url))
+    html = events[-1][1]["html"]
+    assert html.startswith("<p><strong>Tomorrow (") and "<li>10:00–10:50 CS202 Algorithms, room B-204" in html
+    page = client.get(reverse("ai_features:chat", args=[setup["mine"].session_id])).content.decode()
+    assert '<div class="msg-text msg-md"><p><strong>Tomorrow (' in page
+    assert "<ul>\n<li>10:00–10:50 CS202 Algorithms" in page and "- 10:00" not in page
+
+
+def test_markup_in_a_record_is_shown_as_text_and_answers_carry_no_inline_style(client, setup):
+    """A subject called "<script>…" is escaped; nothing in an answer has a style attribute (the CSP has no
+    'unsafe-inline'), even Markdown that the tables extension would have aligned with style="…"."""
+    world = setup["world"]
+    world["algorithms"].name = '<script>alert("x")</script><b style="color:red">Algo</b>'
+    world["algorithms"].save()
+    client.force_login(setup["student"])
+    url = reverse("ai_features:stream", args=[setup["mine"].session_id, setup["question"].pk])
+    events = read_events(client.get(url))
+    html = events[-1][1]["html"]
+    assert (
+        "<script>" not in html
+        and "&lt;script&gt;alert" in html
+        and "style=" not in html.replace("&quot;", '"').split("&lt;b ")[0]
+    )
+    ChatMessage.objects.filter(reply_to=setup["question"]).update(
+        message='| a | b |\n|:--|--:|\n| 1 | 2 |\n\n**ok** <span style="color:red">x</span>'
+    )
+    response = client.get(reverse("ai_features:chat", args=[setup["mine"].session_id]))
+    page = response.content.decode()
+    assert "unsafe-inline" not in response["Content-Security-Policy"]
+    assert "<script>alert" not in page and "<strong>ok</strong>" in page
+    assert _styled_elements(page) == []
+
+
+def _styled_elements(page: str) -> list[str]:
+    """Elements with a style attribute, and <style> elements (escaped text such as "&lt;b style=" is fine)."""
+    found = []
+
+    class Finder(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag == "style" or any(name == "style" for name, _v in attrs):
+                found.append(tag)
+
+    Finder().feed(page)
+    return found
+
+
+def test_the_first_question_names_the_chat_on_the_page(client, setup):
+    client.force_login(setup["student"])
+    chat = services.chat_create(user=setup["student"], student=setup["world"]["student"])
+    url = reverse("ai_features:send", args=[chat.session_id])
+    html = client.post(url, {"message": "Which topics did I miss?"}, headers={"HX-Request": "true"}).content.decode()
+    assert '<h1 id="chat-title" hx-swap-oob="true">Which topics did I miss?</h1>' in html
+    html = client.post(url, {"message": "And tomorrow?"}, headers={"HX-Request": "true"}).content.decode()
+    assert "chat-title" not in html

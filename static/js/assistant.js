@@ -1,6 +1,6 @@
 // The study assistant: an answer bubble with data-stream-url opens that server-sent event stream and
 // shows the answer as it is written. Events: "token" {t} a piece of text, "reset" start again (the
-// provider's stream broke; another answer follows), "done" {id, note} the answer is saved, "failure"
+// provider's stream broke; another answer follows), "done" {id, note, html} the answer is saved (html: rendered), "failure"
 // {message, retry} it could not be answered (the question is saved; "Try again" asks again).
 (function () {
   "use strict";
@@ -37,10 +37,15 @@
       text.textContent += parse(event).t || "";
       follow(bubble);
     });
-    source.addEventListener("reset", function () { text.textContent = ""; });
+    source.addEventListener("reset", function () { text.textContent = ""; text.classList.remove("msg-md"); });
     source.addEventListener("done", function (event) {
       var data = parse(event);
       bubble.dataset.answer = data.id;
+      // The text came in as Markdown; the server sends the finished answer rendered and cleaned.
+      if (typeof data.html === "string") {
+        text.innerHTML = data.html;
+        text.classList.add("msg-md");
+      }
       finish(data.note, false);
       follow(bubble);
     });

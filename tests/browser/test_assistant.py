@@ -109,10 +109,20 @@ def test_offline_assistant_answers_a_suggested_question_on_a_phone(server, schoo
     sign_in(page, base, "asha", DEFAULT_PASSWORD)
     page.goto(f"{base}/assistant/")
     page.get_by_role("button", name="Start a new chat").click()
+    # The page's CSP has no 'unsafe-inline': any inline style the answer brings is a violation, recorded here.
+    page.evaluate(
+        """() => { window.cspViolations = [];
+        document.addEventListener("securitypolicyviolation", (e) => window.cspViolations.push(e.blockedURI)); }"""
+    )
     page.get_by_role("button", name="What do I have tomorrow?").click()
     bubble = page.locator("#chat-log .msg-ai").last
     expect(bubble.locator(".msg-text")).to_contain_text("Tomorrow (", timeout=10000)
-    expect(bubble.locator(".msg-text")).to_contain_text("09:00–09:50 CS202 Algorithms, room B-204")
     expect(bubble.locator(".msg-status")).to_have_text("Answered from the school records (offline assistant).")
+    # Once complete, the Markdown is swapped for formatted text: a bold heading and a list, no "- " lines.
+    expect(bubble.locator(".msg-text strong")).to_contain_text("Tomorrow (")
+    expect(bubble.locator(".msg-text li")).to_have_text(re.compile(r"^09:00–09:50 CS202 Algorithms, room B-204"))
+    assert "- 09:00" not in bubble.locator(".msg-text").inner_text()
+    assert page.evaluate("() => window.cspViolations") == []
+    assert page.evaluate("() => document.querySelectorAll('#chat-log [style], #chat-log style').length") == 0
     assert_no_horizontal_overflow(page)
     page.screenshot(path=artifacts / "assistant-chat-phone.png", full_page=True)
