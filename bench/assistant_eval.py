@@ -150,11 +150,19 @@ class Facts:
             s.pk: list(Topic.objects.filter(subject=s).order_by("order").values_list("title", flat=True))
             for s in self.subjects
         }
-        self.entries = list(
-            TimetableEntry.objects.filter(term=self.term, section=student.section, active=True).select_related(
-                "subject", "teacher__user", "slot"
-            )
-        )
+        # The lessons of the 7 days from today: each date with the rows in force on it, enrolled subjects only.
+        enrolled = {subject.pk for subject in self.subjects}
+        self.week_entries = {}
+        for ahead in range(7):
+            date = today + datetime.timedelta(days=ahead)
+            self.week_entries[date.weekday()] = [
+                e
+                for e in TimetableEntry.objects.filter(term=self.term, section=student.section, day=date.weekday())
+                .in_force(date)
+                .select_related("subject", "teacher__user", "slot")
+                if e.subject_id in enrolled
+            ]
+        self.entries = [e for entries in self.week_entries.values() for e in entries]
         self.recommendations = list(
             StudyRecommendation.objects.filter(student=student, status=RecommendationStatus.ACTIVE)
             .order_by("-priority", "-generated_on", "-id")
@@ -165,7 +173,7 @@ class Facts:
         return sum(a for a, _t in self.attendance.values()), sum(t for _a, t in self.attendance.values())
 
     def lessons_on(self, weekday: int) -> list[str]:
-        return sorted({e.subject.name for e in self.entries if e.day == weekday})
+        return sorted({e.subject.name for e in self.week_entries.get(weekday, [])})
 
     def teachers_of(self, subject) -> list[str]:
         return sorted({e.teacher.user.full_name for e in self.entries if e.subject_id == subject.pk})

@@ -127,4 +127,5 @@ def _generate_and_implement(*, term, section, home_rooms, actor) -> int:
     }
     suggestion.reviewed_by, suggestion.reviewed_at = actor, now
     suggestion.save()
-    return suggestion_implement(suggestion=suggestion, actor=actor)
+    # The demo's past weeks have registers: its week is in force from the term's first day.
+    return suggestion_implement(suggestion=suggestion, actor=actor, effective_from=term.starts_on)

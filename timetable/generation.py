@@ -178,9 +178,10 @@ def suggestion_implement(*, suggestion: TimetableSuggestion, actor, effective_fr
     if suggestion.status != SuggestionStatus.APPROVED:
         raise ValidationError("Approve the suggestion before implementing it.")
     term = suggestion.term
-    versions.effective_date_check(term=term, date=effective_from)
     sections = list(scope_sections(suggestion))
     section_ids = {s.pk for s in sections}
+    first_week = not TimetableEntry.objects.filter(term=term, section_id__in=section_ids).exists()
+    versions.effective_date_check(term=term, date=effective_from, first_week=first_week)
     # Everything outside the scope stays; the suggestion must still fit around it.
     old = list(
         TimetableEntry.objects.select_for_update()

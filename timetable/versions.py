@@ -11,12 +11,16 @@ from enrollment.models import Term
 from timetable.models import TimetableEntry
 
 
-def effective_date_check(*, term: Term, date: datetime.date | None) -> datetime.date:
-    """Refuse a change dated today or before (today's lessons and registers never move) or outside the term."""
+def effective_date_check(*, term: Term, date: datetime.date | None, first_week: bool = False) -> datetime.date:
+    """Refuse a change dated today or before (today's lessons and registers never move) or outside the term.
+
+    A scope's first week (it has no lesson at all in the term, so no register either) may start on any day of
+    the term, its first day included: nothing recorded can move.
+    """
     if date is None:
         raise ValidationError("Choose the date from which the change takes effect.")
     today = timezone.localdate()
-    if date <= today:
+    if date <= today and not first_week:
         raise ValidationError(
             f"Choose a date after today ({today:%d %B %Y}): today's and past lessons keep their registers."
         )

@@ -118,6 +118,20 @@ def test_a_change_dated_today_in_the_past_or_outside_the_term_is_refused(week, a
     assert TimetableEntry.objects.count() == 1
 
 
+def test_a_sections_first_week_may_start_on_the_terms_first_day(week, admin_user):
+    """Nothing of the scope exists yet, so nothing recorded can move: a school's first week may be dated back to
+    the term's start (the demo does this); once the section has lessons, the past is refused again."""
+    start = week["term"].starts_on
+    assert start < TODAY()
+    s = approved(week, [row(week, day=0, slot=week["slots"][0])])
+    assert generation.suggestion_implement(suggestion=s, actor=admin_user, effective_from=start) == 1
+    [entry] = TimetableEntry.objects.filter(section=week["section"])
+    assert entry.valid_from is None and entry.active  # in force for the whole term
+    again = approved(week, [row(week, day=1, slot=week["slots"][0])])
+    with pytest.raises(ValidationError, match="after today"):
+        generation.suggestion_implement(suggestion=again, actor=admin_user, effective_from=start)
+
+
 def test_a_cover_already_arranged_after_the_date_refuses_the_change(week, admin_user):
     old = old_lesson(week)
     ClassSession.objects.create(
