@@ -3,6 +3,15 @@
 from django.db import migrations, models
 
 
+def close_inactive_rows(apps, schema_editor):
+    """Rows switched off before versions existed were never in force in their term: end them on its first day,
+    so that the constraint below (active exactly when open) holds."""
+    TimetableEntry = apps.get_model("timetable", "TimetableEntry")
+    for entry in TimetableEntry.objects.filter(active=False, valid_until__isnull=True).select_related("term"):
+        entry.valid_until = entry.term.starts_on
+        entry.save(update_fields=["valid_until"])
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -22,6 +31,7 @@ class Migration(migrations.Migration):
             name='valid_until',
             field=models.DateField(blank=True, help_text='First day no longer in force; empty = open.', null=True),
         ),
+        migrations.RunPython(close_inactive_rows, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='timetableentry',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('active', True), ('valid_until__isnull', True)), models.Q(('active', False), ('valid_until__isnull', False)), _connector='OR'), name='entry_open_iff_active'),
