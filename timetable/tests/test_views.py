@@ -284,7 +284,7 @@ def test_csv_import_page_dry_run_then_import(client, week, admin_user):
     assert "Save the file as UTF-8 CSV" in bad.content.decode()
     # "Import now" on a file with a refused row: nothing imported, the reason stays on the page, said once.
     clash = text + f"CS 2-A,CS201,{week['ravi'].employee_id},B-204,Someday,09:00\n"
-    refused = client.post(url, {"file": SimpleUploadedFile("t.csv", clash.encode()), "confirm": "on"})
+    refused = client.post(url, {"file": SimpleUploadedFile("t.csv", clash.encode()), "confirm": "on", **when})
     page = refused.content.decode()
     assert refused.status_code == 200 and week["term"].timetable_entries.count() == 1
     assert page.count("of 2 rows refused: nothing was imported") == 1 and "rows are refused" not in page
