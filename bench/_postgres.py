@@ -43,3 +43,25 @@ def fresh_database(url: str, name: str):
         admin.close()
 
     return f"PostgreSQL {parsed.hostname}:{parsed.port or 5432}/{name}", cleanup
+
+
+def bench_database(name: str, prefix: str):
+    """The bench's database: a fresh `name` on the PostgreSQL that DATABASE_URL names, else a SQLite file in
+    a temporary folder. Points DATABASE_URL at it; returns (label, cleanup(keep))."""
+    import tempfile
+    from pathlib import Path
+
+    url = os.environ.get("DATABASE_URL", "")
+    if is_postgres(url):
+        return fresh_database(url, name)
+    folder = tempfile.TemporaryDirectory(prefix=prefix)
+    path = Path(folder.name) / "bench.sqlite3"
+    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
+
+    def cleanup(keep: bool):
+        from django.db import connections
+
+        connections.close_all()
+        folder.cleanup()
+
+    return f"SQLite {path}", cleanup

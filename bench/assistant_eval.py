@@ -28,14 +28,13 @@ import datetime
 import os
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _postgres import fresh_database, is_postgres  # noqa: E402
+from _postgres import bench_database  # noqa: E402
 
 BENCH_DB = "campus_bench_assistant"
 TARGET = 0.9
@@ -62,20 +61,7 @@ def configure():
     # With a model configured, the seed's recommendation job would have it re-word every recommendation
     # (hundreds of calls); only the answers are measured, so the rules' own texts are kept.
     os.environ.setdefault("AI_PHRASE_RECOMMENDATIONS", "false")
-    url = os.environ.get("DATABASE_URL", "")
-    if is_postgres(url):
-        return fresh_database(url, BENCH_DB)
-    folder = tempfile.TemporaryDirectory(prefix="campus-bench-assistant-")
-    path = Path(folder.name) / "bench.sqlite3"
-    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
-
-    def cleanup(keep: bool):
-        from django.db import connections
-
-        connections.close_all()
-        folder.cleanup()
-
-    return f"SQLite {path}", cleanup
+    return bench_database(BENCH_DB, "campus-bench-assistant-")
 
 
 # ---------------------------------------------------------------- facts, straight from the database

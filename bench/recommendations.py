@@ -31,14 +31,13 @@ import io
 import os
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _postgres import fresh_database, is_postgres  # noqa: E402
+from _postgres import bench_database  # noqa: E402
 
 BENCH_DB = "campus_bench_reco"
 SECTION_SIZE = 40
@@ -67,20 +66,7 @@ def configure() -> tuple[str, callable]:
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
     os.environ["CELERY_BROKER_URL"] = "memory://"
     os.environ.pop("REDIS_URL", None)
-    url = os.environ.get("DATABASE_URL", "")
-    if is_postgres(url):
-        return fresh_database(url, BENCH_DB)
-    folder = tempfile.TemporaryDirectory(prefix="campus-bench-reco-")
-    path = Path(folder.name) / "bench.sqlite3"
-    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
-
-    def cleanup(keep: bool):
-        from django.db import connections
-
-        connections.close_all()
-        folder.cleanup()
-
-    return f"SQLite {path}", cleanup
+    return bench_database(BENCH_DB, "campus-bench-reco-")
 
 
 def copy_rows(model, columns: list[str], rows: list[tuple]) -> None:
