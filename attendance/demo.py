@@ -27,7 +27,8 @@ def demo_attendance(*, institute, term, actor, weeks: int = 3) -> int:
     """Take every register of the last `weeks` weeks that is not taken yet. Returns the marks written."""
     today = timezone.localdate()
     start = max(term.starts_on, today - datetime.timedelta(weeks=weeks))
-    entries = list(TimetableEntry.objects.active().filter(term=term).select_related("subject", "teacher"))
+    # Every version of the week in force since `start`; each lesson's registers only on the days it was in force.
+    entries = list(TimetableEntry.objects.in_force_from(start).filter(term=term).select_related("subject", "teacher"))
     taken = set(ClassSession.objects.filter(term=term, date__gte=start).values_list("entry_id", "date"))
     enrolled = {}
     for student_id, subject_id, section_id in Enrollment.objects.filter(term=term, status="active").values_list(
@@ -37,8 +38,10 @@ def demo_attendance(*, institute, term, actor, weeks: int = 3) -> int:
     now = timezone.now()
     sessions = []
     for entry in entries:
-        day = start + datetime.timedelta(days=(entry.day - start.weekday()) % 7)
-        while day < today:
+        first = max(start, entry.valid_from or start)
+        end = min(today, entry.valid_until or today)
+        day = first + datetime.timedelta(days=(entry.day - first.weekday()) % 7)
+        while day < end:
             if (entry.pk, day) not in taken:
                 sessions.append(
                     ClassSession(
