@@ -18,7 +18,3 @@ def role_required(*roles: str):
         return wrapper
 
     return decorator
-
-
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
