@@ -6,11 +6,15 @@ A password sprayer tries many names once each, which no per-name counter sees, s
 address are also capped across all names (`LOGIN_MAX_FAILURES_PER_IP` per cool-off).
 """
 
+import logging
+
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Q
 
 from accounts.models import User
+
+logger = logging.getLogger(__name__)
 
 _FIELD = getattr(settings, "AXES_USERNAME_FORM_FIELD", "username")
 
@@ -50,14 +54,21 @@ def _ip_key(ip: str | None) -> str:
 
 
 def ip_sign_in_paused(ip: str | None) -> bool:
-    return (cache.get(_ip_key(ip)) or 0) >= settings.LOGIN_MAX_FAILURES_PER_IP
+    try:
+        return (cache.get(_ip_key(ip)) or 0) >= settings.LOGIN_MAX_FAILURES_PER_IP
+    except Exception as exc:  # cache down: sign-in goes on, still throttled per person by axes (database)
+        logger.warning("sign-in limit per address unreadable: %s", exc)
+        return False
 
 
 def ip_sign_in_failed(ip: str | None) -> None:
     """Count a failed sign-in from this address; the window starts with its first failure."""
-    key = _ip_key(ip)
-    cache.add(key, 0, timeout=int(settings.AXES_COOLOFF_TIME.total_seconds()))
+    key, timeout = _ip_key(ip), int(settings.AXES_COOLOFF_TIME.total_seconds())
     try:
-        cache.incr(key)
-    except ValueError:  # the window ended between add and incr
-        cache.set(key, 1, timeout=int(settings.AXES_COOLOFF_TIME.total_seconds()))
+        cache.add(key, 0, timeout=timeout)
+        try:
+            cache.incr(key)
+        except ValueError:  # the window ended between add and incr
+            cache.set(key, 1, timeout=timeout)
+    except Exception as exc:
+        logger.warning("sign-in failure per address not counted: %s", exc)

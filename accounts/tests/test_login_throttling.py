@@ -67,3 +67,15 @@ def test_signing_in_well_does_not_count_against_the_address(client, teacher3, se
         client.post(reverse("accounts:logout"))
     assert _sign_in(client, "", "").status_code == 200  # an empty form is not a failed sign-in either
     assert _sign_in(client, "teacher3", DEFAULT_PASSWORD).status_code == 302
+
+
+def test_with_the_cache_down_sign_in_still_works(client, teacher3, monkeypatch):
+    from django.core.cache import cache
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache unreachable")
+
+    for name in ("get", "add", "incr", "set"):
+        monkeypatch.setattr(cache, name, down)
+    assert _sign_in(client, "teacher3").status_code == 200
+    assert _sign_in(client, "teacher3", DEFAULT_PASSWORD).status_code == 302
