@@ -140,7 +140,9 @@ class PasswordResetConfirmForm(_PasswordPairMixin, VerifyCodeForm):
     def _password_user(self):
         from accounts.models import User
 
-        return User.objects.filter(email__iexact=self.email).first() or User(email=self.email)
+        # The same for every address: a check against the account's own name here would tell a
+        # stranger that the account exists. The service checks the real person once the code is right.
+        return User(email=self.email)
 
 
 class GuardianLinkForm(forms.Form):

@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -59,10 +60,32 @@ def _ip_limit_key(ip: str | None) -> str:
     return f"otc-ip:{ip or 'unknown'}"
 
 
+def _ip_limit_charge(ip: str | None) -> None:
+    """Count one code request from this address; refuse past the hourly limit."""
+    ip_key = _ip_limit_key(ip)
+    cache.add(ip_key, 0, timeout=3600)
+    try:
+        requests = cache.incr(ip_key)
+    except ValueError:  # the hour ended between add and incr
+        cache.set(ip_key, 1, timeout=3600)
+        requests = 1
+    if requests > settings.ONE_TIME_CODE_MAX_PER_IP_PER_HOUR:
+        raise CodeRefused(_("Too many codes were requested from your network. Try again in an hour."))
+
+
 def code_issue(
-    *, institute: Institute, email: str, purpose: str, ip: str | None = None, mail_kind: str = "code"
+    *,
+    institute: Institute,
+    email: str,
+    purpose: str,
+    ip: str | None = None,
+    mail_kind: str = "code",
+    charge_ip: bool = True,
 ) -> OneTimeCode:
-    """Invalidate earlier codes for the address and queue a new one, within the resend limits."""
+    """Invalidate earlier codes for the address and queue a new one, within the resend limits.
+
+    `charge_ip=False` when the caller already counted this request against the address's limit.
+    """
     from accounts.tasks import code_send_task
 
     email = email.strip().lower()
@@ -75,10 +98,8 @@ def code_issue(
         raise CodeRefused(_("A code was sent moments ago. You can ask for another in %(s)d seconds.") % {"s": wait})
     if recent.count() >= settings.ONE_TIME_CODE_MAX_PER_HOUR:
         raise CodeRefused(_("Too many codes were sent to this address. Try again in an hour."))
-    ip_key = _ip_limit_key(ip)
-    cache.add(ip_key, 0, timeout=3600)
-    if cache.incr(ip_key) > settings.ONE_TIME_CODE_MAX_PER_IP_PER_HOUR:
-        raise CodeRefused(_("Too many codes were requested from your network. Try again in an hour."))
+    if charge_ip:
+        _ip_limit_charge(ip)
     with transaction.atomic():
         OneTimeCode.objects.live().filter(email=email, purpose=purpose).update(invalidated_at=now)
         code = OneTimeCode.objects.create(
@@ -587,30 +608,56 @@ def guardian_link_add(*, guardian: GuardianProfile, code: str, relationship: str
 # ---------------------------------------------------------------- passwords and profiles
 
 
+# One answer for every refusal: "no such account", "no code", "wrong code" and "code used up" look alike.
+RESET_CODE_REFUSED = _("That code is not right, or it no longer works. Check it, or use “Send a new code”.")
+
+
 def password_reset_request(*, email: str, ip=None) -> None:
-    """Email a reset code if the address has an account; the caller shows the same page either way."""
+    """Email a reset code if the address has an account; the caller shows the same page either way.
+
+    Only the per-network limit may refuse, and it counts every request, registered or not. The limits
+    of one address are kept silently: a code sent moments ago still works, and saying "a code was sent
+    moments ago" would tell a stranger that the address has an account.
+    """
+    _ip_limit_charge(ip)
     user = User.objects.select_related("institute").filter(email__iexact=email.strip(), is_active=True).first()
     if user is None or user.institute is None:
         return
-    code_issue(institute=user.institute, email=user.email, purpose=CodePurpose.PASSWORD_RESET, ip=ip)
+    address = user.email.lower()
+    if _code_just_issued(email=address, purpose=CodePurpose.PASSWORD_RESET, mail_kind="code"):
+        return
+    try:
+        code_issue(institute=user.institute, email=address, purpose=CodePurpose.PASSWORD_RESET, ip=ip, charge_ip=False)
+    except CodeRefused as exc:
+        logger.info("password reset code for user %s not sent: %s", user.pk, " ".join(exc.messages))
 
 
 def password_reset_confirm(*, email: str, code: str, new_password: str) -> User:
+    """Check the code, then set the password; every refusal of the code reads the same."""
     user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
     if user is None:
-        # Same wording as a wrong code for a real address: nothing to learn here.
-        raise ValidationError(_("This code has expired or was already used. Ask for a new one."), code="expired")
-    code_check(email=user.email, purpose=CodePurpose.PASSWORD_RESET, raw=code)
+        raise ValidationError(RESET_CODE_REFUSED, code="refused")
     with transaction.atomic():
-        user.set_password(new_password)
-        user.save(update_fields=["password"])
-        audit_record(
-            institute=user.institute,
-            actor=user,
-            action="account.password_reset",
-            obj=user,
-            summary=f"{user.full_name} reset their password with an emailed code",
-        )
+        left = _code_try(email=user.email, purpose=CodePurpose.PASSWORD_RESET, raw=code)
+        if left is None:
+            # Compared with the person's own name only now: the form could not say "too similar to
+            # your name" before the code is right without telling a stranger the account exists.
+            # Raising here also gives the used code back.
+            try:
+                password_validation.validate_password(new_password, user)
+            except ValidationError as exc:
+                raise ValidationError({"password": exc.messages}) from None
+            user.set_password(new_password)
+            user.save(update_fields=["password"])
+            audit_record(
+                institute=user.institute,
+                actor=user,
+                action="account.password_reset",
+                obj=user,
+                summary=f"{user.full_name} reset their password with an emailed code",
+            )
+    if left is not None:  # the wrong try is committed above
+        raise ValidationError(RESET_CODE_REFUSED, code="refused")
     return user
 
 

@@ -4,14 +4,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import selectors, services
+from accounts import selectors, services, throttle
 from accounts.forms import (
     ContactForm,
     GuardianLinkForm,
@@ -29,8 +29,9 @@ from attendance.reports import student_current_term
 from enrollment.selectors import subjects_not_enrolled
 from timetable.selectors import dashboard_schedule, dashboard_schedules
 from utils.forms import attach_errors
+from utils.net import client_ip
 from utils.params import parse_choice, parse_page
-from utils.permissions import client_ip, role_required
+from utils.permissions import role_required
 
 PENDING_KEY = "pending_registration"
 RESET_EMAIL_KEY = "password_reset_email"
@@ -59,6 +60,18 @@ class LoginView(auth_views.LoginView):
 
     def get_default_redirect_url(self):
         return reverse(DASHBOARDS.get(self.request.user.role, "accounts:home"))
+
+    def post(self, request, *args, **kwargs):
+        # Checked before any password is: a sprayer learns nothing more from this address.
+        if throttle.ip_sign_in_paused(client_ip(request)):
+            context = {"cooloff_timedelta": settings.AXES_COOLOFF_TIME, "whole_network": True}
+            return render(request, "accounts/locked_out.html", context, status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        if form.has_error(NON_FIELD_ERRORS, "invalid_login"):
+            throttle.ip_sign_in_failed(client_ip(self.request))
+        return super().form_invalid(form)
 
 
 login_view = LoginView.as_view()

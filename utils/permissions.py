@@ -3,6 +3,8 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 
+from utils.net import client_ip  # noqa: F401  (moved to utils.net; this import path still works)
+
 
 def role_required(*roles: str):
     """Signed in, and in one of the roles; otherwise 403 (anonymous users go to the login page)."""
@@ -18,7 +20,3 @@ def role_required(*roles: str):
         return wrapper
 
     return decorator
-
-
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR")

@@ -115,9 +115,20 @@ AUTH_PASSWORD_VALIDATORS = [
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=6)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# "TeAcHeR3" and teacher3's email are one identity to the counter (see accounts.throttle).
+AXES_USERNAME_CALLABLE = "accounts.throttle.login_identity"
+AXES_CLIENT_IP_CALLABLE = "utils.net.client_ip"
+# Password spraying (many usernames, one try each) never trips the per-account limit: failed sign-ins
+# from one address across all usernames are capped too, for the same cool-off.
+LOGIN_MAX_FAILURES_PER_IP = env.int("LOGIN_MAX_FAILURES_PER_IP", default=30)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
+
+# Behind a reverse proxy REMOTE_ADDR is the proxy's: name the header it appends the client to (e.g.
+# X-Forwarded-For) and how many proxies you run. Unset, REMOTE_ADDR is used (see utils.net.client_ip).
+TRUSTED_PROXY_HEADER = env("TRUSTED_PROXY_HEADER", default="")
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
 
 # One-time codes (NIST 800-63B / OWASP ASVS): short-lived, few tries, slow resends.
 ONE_TIME_CODE_TTL = timedelta(minutes=10)
