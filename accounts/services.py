@@ -40,6 +40,7 @@ from accounts.models import (
     User,
 )
 from audit.services import audit_record
+from utils.text import model_max_length, text_problems
 
 logger = logging.getLogger(__name__)
 
@@ -409,6 +410,37 @@ def _profile_from_invitation(*, user: User, invitation: Invitation) -> None:
 
 # ---------------------------------------------------------------- invitations
 
+# What an invitation carries must fit where accepting it stores it (the account, then the profile):
+# found only at that point, the refusal came after the person's one-time code was used up.
+INVITATION_LIMITS = {
+    "email": min(model_max_length(Invitation, "email"), model_max_length(User, "email")),
+    "full_name": min(model_max_length(Invitation, "full_name"), model_max_length(User, "full_name")),
+    "roll_number": model_max_length(StudentProfile, "roll_number"),
+    "employee_id": model_max_length(TeacherProfile, "employee_id"),
+    "title": min(model_max_length(AdminProfile, "title"), model_max_length(CounselorProfile, "title")),
+}
+_INVITATION_LABELS = {
+    "email": "The email address",
+    "full_name": "The name",
+    "roll_number": "The roll number",
+    "employee_id": "The employee id",
+    "title": "The job title",
+}
+
+
+def invitation_problems(*, email: str, full_name: str, role: str, data: dict) -> dict[str, list[str]]:
+    """Per field, why the invitation's values cannot be stored (length, control characters)."""
+    values = {"email": email, "full_name": full_name}
+    extra = {Role.STUDENT: "roll_number", Role.TEACHER: "employee_id", Role.ADMIN: "title", Role.COUNSELOR: "title"}
+    if role in extra:
+        values[extra[role]] = data.get(extra[role]) or ""
+    problems = {}
+    for name, value in values.items():
+        found = text_problems(str(value), label=_INVITATION_LABELS[name], max_length=INVITATION_LIMITS[name])
+        if found:
+            problems[name] = found
+    return problems
+
 
 def invitation_create(
     *, institute: Institute, actor: User, email: str, role: str, full_name: str, data: dict | None = None
@@ -418,6 +450,9 @@ def invitation_create(
 
     email = email.strip().lower()
     data = data or {}
+    problems = invitation_problems(email=email, full_name=full_name, role=role, data=data)
+    if problems:
+        raise ValidationError(problems)
     if role == Role.STUDENT and not (data.get("roll_number") and data.get("section_id")):
         raise ValidationError({"role": _("A student invitation needs a roll number and a section.")})
     existing = User.objects.filter(email__iexact=email).first()
@@ -523,6 +558,16 @@ def invitation_revoke(*, invitation: Invitation, actor: User) -> None:
 def invitation_accept_start(*, invitation: Invitation, username: str, password: str, ip=None) -> PendingRegistration:
     if not invitation.is_open:
         raise ValidationError(_("This invitation is no longer open. Ask the school to send a new one."))
+    # Refused before any code is sent: an invitation made before these checks may hold what cannot be stored.
+    problems = invitation_problems(
+        email=invitation.email, full_name=invitation.full_name, role=invitation.role, data=invitation.data
+    )
+    if problems:
+        reasons = " ".join(p for found in problems.values() for p in found)
+        raise ValidationError(
+            _("This invitation cannot be accepted: %(reasons)s Ask the school to send a corrected one.")
+            % {"reasons": reasons}
+        )
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": _("This username is taken. Choose another.")})
     return _pending_create(
