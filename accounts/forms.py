@@ -5,7 +5,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Relationship, Role
+from accounts.models import Relationship, Role, User
 from enrollment.models import ClassSection, Subject
 from utils.forms import BoundedDateField, IdModelMultipleChoiceField
 
@@ -159,6 +159,7 @@ class InvitationForm(forms.Form):
     students = forms.CharField(
         label=_("Roll numbers of the children (guardians)"),
         required=False,
+        max_length=2000,
         help_text=_("Separate several with commas."),
     )
     relationship = forms.ChoiceField(label=_("Relationship (guardians)"), choices=Relationship.choices, required=False)
@@ -212,7 +213,12 @@ class ContactForm(forms.Form):
         required=False,
         error_messages={"invalid": _("Use digits, spaces and an optional leading +.")},
     )
-    address = forms.CharField(label=_("Address"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    address = forms.CharField(
+        label=_("Address"),
+        max_length=User._meta.get_field("address").max_length,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+    )
     date_of_birth = BoundedDateField(
         label=_("Date of birth"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )

@@ -188,6 +188,7 @@ def test_manage_form_bad_input_creates_nothing(client, school):
         ({"audience": Audience.ROLE}, "target_role", "Choose this"),
         ({"title": ""}, "title", "required"),
         ({"publish_at": "2026-12-01T10:00", "expire_at": "2026-11-30T10:00"}, "expire_at", "hide after"),
+        ({"body": "b" * 20001}, "body", "at most 20000 characters"),
     ]
     for data, field, message in cases:
         response = client.post(
@@ -196,6 +197,18 @@ def test_manage_form_bad_input_creates_nothing(client, school):
         assert response.status_code == 200
         assert message in " ".join(response.context["form"].errors.get(field, [])), field
     assert not Announcement.objects.exists()
+
+
+def test_a_body_longer_than_the_limit_is_refused_by_the_service_too(school):
+    with pytest.raises(ValidationError) as exc:
+        post(school["admin"], body="b" * 20001)
+    assert "body" in exc.value.message_dict
+    assert not Announcement.objects.exists() and not AuditEvent.objects.exists()
+    a = post(school["admin"], body="b" * 20000)
+    with pytest.raises(ValidationError):
+        services.announcement_update(announcement=a, actor=school["admin"], body="b" * 20001)
+    a.refresh_from_db()
+    assert len(a.body) == 20000
 
 
 def test_teacher_form_offers_only_taught_sections(client, school):
