@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -306,6 +306,10 @@ def registration_resend(*, pending: PendingRegistration, ip=None) -> OneTimeCode
 
 def registration_verify(*, pending: PendingRegistration, code: str) -> User:
     """Check the code, then create the user and the profile in one transaction."""
+    if pending.kind == RegistrationKind.INVITATION:  # checked before the code is spent on it
+        invitation = Invitation.objects.filter(pk=pending.data.get("invitation_id")).first()
+        if invitation is not None:
+            _refuse_unstorable_invitation(invitation)
     code_check(email=pending.email, purpose=CodePurpose.REGISTRATION, raw=code)
     try:
         with transaction.atomic():
@@ -313,6 +317,11 @@ def registration_verify(*, pending: PendingRegistration, code: str) -> User:
     except IntegrityError:
         raise ValidationError(
             _("Someone registered the same email or roll number a moment ago. Sign in, or register again.")
+        ) from None
+    except DataError:  # the checks above should make this unreachable; a person never gets a 500 here
+        logger.exception("registration %s: a value did not fit its column", pending.pk)
+        raise ValidationError(
+            _("Your details could not be stored, so no account was made. Ask the school to check them.")
         ) from None
     return user
 
@@ -442,6 +451,19 @@ def invitation_problems(*, email: str, full_name: str, role: str, data: dict) ->
     return problems
 
 
+def _refuse_unstorable_invitation(invitation: Invitation) -> None:
+    """An invitation made before the checks in invitation_create may hold what accepting cannot store."""
+    problems = invitation_problems(
+        email=invitation.email, full_name=invitation.full_name, role=invitation.role, data=invitation.data
+    )
+    if problems:
+        reasons = " ".join(p for found in problems.values() for p in found)
+        raise ValidationError(
+            _("This invitation cannot be accepted: %(reasons)s Ask the school to send a corrected one.")
+            % {"reasons": reasons}
+        )
+
+
 def invitation_create(
     *, institute: Institute, actor: User, email: str, role: str, full_name: str, data: dict | None = None
 ) -> Invitation:
@@ -558,16 +580,7 @@ def invitation_revoke(*, invitation: Invitation, actor: User) -> None:
 def invitation_accept_start(*, invitation: Invitation, username: str, password: str, ip=None) -> PendingRegistration:
     if not invitation.is_open:
         raise ValidationError(_("This invitation is no longer open. Ask the school to send a new one."))
-    # Refused before any code is sent: an invitation made before these checks may hold what cannot be stored.
-    problems = invitation_problems(
-        email=invitation.email, full_name=invitation.full_name, role=invitation.role, data=invitation.data
-    )
-    if problems:
-        reasons = " ".join(p for found in problems.values() for p in found)
-        raise ValidationError(
-            _("This invitation cannot be accepted: %(reasons)s Ask the school to send a corrected one.")
-            % {"reasons": reasons}
-        )
+    _refuse_unstorable_invitation(invitation)  # before any code is sent
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": _("This username is taken. Choose another.")})
     return _pending_create(

@@ -8,7 +8,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Invitation, Role, StudentProfile, User
+from accounts.models import Invitation, OneTimeCode, Role, StudentProfile, User
 from accounts.services import invitation_create
 from accounts.tests.factories import StudentFactory, UserFactory
 from accounts.tests.helpers import last_code, mails_to
@@ -645,6 +645,29 @@ def test_an_invitation_that_cannot_be_stored_is_refused_before_a_code_is_sent(
     assert mails_to("old@example.test") == [message]  # no code was sent
     assert not User.objects.filter(username="oldrow").exists()
     assert Invitation.objects.get().accepted_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_registration_whose_invitation_cannot_be_stored_keeps_its_code_and_creates_nothing(
+    client, institute, section, term, admin_user
+):
+    """Started before the checks existed: the code page refuses with a message, never a 500, and the
+    code is not spent (on PostgreSQL the 300-character roll number was a DataError after the code was used)."""
+    import_students(institute, admin_user, "Gita Old,gita@example.test,CS2A951,CS 2-A\n", apply=True)
+    [message] = mails_to("gita@example.test")
+    link = next(word for word in message.body.split() if "/invite/" in word)
+    path = link[link.index("/invite/") :]
+    client.post(path, {"username": "gita", "password": PASSWORD, "password_confirm": PASSWORD})
+    invitation = Invitation.objects.get()
+    Invitation.objects.filter(pk=invitation.pk).update(data={**invitation.data, "roll_number": "R" * 300})
+
+    refused = client.post(reverse("accounts:register_verify"), {"code": last_code("gita@example.test")})
+
+    assert refused.status_code == 200
+    assert "The roll number is 300 characters long; at most 32 fit." in refused.content.decode()
+    assert not User.objects.filter(username="gita").exists() and not StudentProfile.objects.exists()
+    assert Invitation.objects.get().accepted_at is None
+    assert OneTimeCode.objects.get(email="gita@example.test").used_at is None
 
 
 @pytest.mark.django_db(transaction=True)
