@@ -48,11 +48,15 @@ def _password_fields():
         forms.CharField(
             label=_("Password"),
             strip=False,
+            max_length=256,  # room for any passphrase; the validators and the hasher need not read megabytes
             widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
             help_text=password_validation.password_validators_help_text_html(),
         ),
         forms.CharField(
-            label=_("Password again"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+            label=_("Password again"),
+            strip=False,
+            max_length=256,
+            widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         ),
     )
 
