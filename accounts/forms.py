@@ -5,7 +5,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Relationship, Role
+from accounts.models import Relationship, Role, User
 from enrollment.models import ClassSection, Subject
 from utils.forms import BoundedDateField, IdModelMultipleChoiceField
 
@@ -48,11 +48,15 @@ def _password_fields():
         forms.CharField(
             label=_("Password"),
             strip=False,
+            max_length=256,  # room for any passphrase; the validators and the hasher need not read megabytes
             widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
             help_text=password_validation.password_validators_help_text_html(),
         ),
         forms.CharField(
-            label=_("Password again"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+            label=_("Password again"),
+            strip=False,
+            max_length=256,
+            widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         ),
     )
 
@@ -161,6 +165,7 @@ class InvitationForm(forms.Form):
     students = forms.CharField(
         label=_("Roll numbers of the children (guardians)"),
         required=False,
+        max_length=2000,
         help_text=_("Separate several with commas."),
     )
     relationship = forms.ChoiceField(label=_("Relationship (guardians)"), choices=Relationship.choices, required=False)
@@ -214,7 +219,12 @@ class ContactForm(forms.Form):
         required=False,
         error_messages={"invalid": _("Use digits, spaces and an optional leading +.")},
     )
-    address = forms.CharField(label=_("Address"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    address = forms.CharField(
+        label=_("Address"),
+        max_length=User._meta.get_field("address").max_length,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+    )
     date_of_birth = BoundedDateField(
         label=_("Date of birth"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )

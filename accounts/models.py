@@ -1,6 +1,7 @@
 """Institutes, users with one role each, their profiles, one-time codes, invitations."""
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -46,7 +47,7 @@ class User(AbstractUser):
     email = models.EmailField(_("email address"))
     full_name = models.CharField(max_length=200)
     phone = models.CharField(max_length=32, blank=True)
-    address = models.TextField(blank=True)
+    address = models.TextField(blank=True, max_length=500, validators=[MaxLengthValidator(500)])
     date_of_birth = models.DateField(null=True, blank=True)
     sms_quiet_from = models.TimeField(null=True, blank=True, help_text=_("No SMS from this time…"))
     sms_quiet_until = models.TimeField(null=True, blank=True, help_text=_("…until this time."))

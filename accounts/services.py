@@ -9,7 +9,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -41,6 +41,7 @@ from accounts.models import (
     User,
 )
 from audit.services import audit_record
+from utils.text import model_max_length, text_problems
 
 logger = logging.getLogger(__name__)
 
@@ -326,6 +327,10 @@ def registration_resend(*, pending: PendingRegistration, ip=None) -> OneTimeCode
 
 def registration_verify(*, pending: PendingRegistration, code: str) -> User:
     """Check the code, then create the user and the profile in one transaction."""
+    if pending.kind == RegistrationKind.INVITATION:  # checked before the code is spent on it
+        invitation = Invitation.objects.filter(pk=pending.data.get("invitation_id")).first()
+        if invitation is not None:
+            _refuse_unstorable_invitation(invitation)
     code_check(email=pending.email, purpose=CodePurpose.REGISTRATION, raw=code)
     try:
         with transaction.atomic():
@@ -333,6 +338,11 @@ def registration_verify(*, pending: PendingRegistration, code: str) -> User:
     except IntegrityError:
         raise ValidationError(
             _("Someone registered the same email or roll number a moment ago. Sign in, or register again.")
+        ) from None
+    except DataError:  # the checks above should make this unreachable; a person never gets a 500 here
+        logger.exception("registration %s: a value did not fit its column", pending.pk)
+        raise ValidationError(
+            _("Your details could not be stored, so no account was made. Ask the school to check them.")
         ) from None
     return user
 
@@ -430,6 +440,50 @@ def _profile_from_invitation(*, user: User, invitation: Invitation) -> None:
 
 # ---------------------------------------------------------------- invitations
 
+# What an invitation carries must fit where accepting it stores it (the account, then the profile):
+# found only at that point, the refusal came after the person's one-time code was used up.
+INVITATION_LIMITS = {
+    "email": min(model_max_length(Invitation, "email"), model_max_length(User, "email")),
+    "full_name": min(model_max_length(Invitation, "full_name"), model_max_length(User, "full_name")),
+    "roll_number": model_max_length(StudentProfile, "roll_number"),
+    "employee_id": model_max_length(TeacherProfile, "employee_id"),
+    "title": min(model_max_length(AdminProfile, "title"), model_max_length(CounselorProfile, "title")),
+}
+_INVITATION_LABELS = {
+    "email": "The email address",
+    "full_name": "The name",
+    "roll_number": "The roll number",
+    "employee_id": "The employee id",
+    "title": "The job title",
+}
+
+
+def invitation_problems(*, email: str, full_name: str, role: str, data: dict) -> dict[str, list[str]]:
+    """Per field, why the invitation's values cannot be stored (length, control characters)."""
+    values = {"email": email, "full_name": full_name}
+    extra = {Role.STUDENT: "roll_number", Role.TEACHER: "employee_id", Role.ADMIN: "title", Role.COUNSELOR: "title"}
+    if role in extra:
+        values[extra[role]] = data.get(extra[role]) or ""
+    problems = {}
+    for name, value in values.items():
+        found = text_problems(str(value), label=_INVITATION_LABELS[name], max_length=INVITATION_LIMITS[name])
+        if found:
+            problems[name] = found
+    return problems
+
+
+def _refuse_unstorable_invitation(invitation: Invitation) -> None:
+    """An invitation made before the checks in invitation_create may hold what accepting cannot store."""
+    problems = invitation_problems(
+        email=invitation.email, full_name=invitation.full_name, role=invitation.role, data=invitation.data
+    )
+    if problems:
+        reasons = " ".join(p for found in problems.values() for p in found)
+        raise ValidationError(
+            _("This invitation cannot be accepted: %(reasons)s Ask the school to send a corrected one.")
+            % {"reasons": reasons}
+        )
+
 
 def invitation_create(
     *, institute: Institute, actor: User, email: str, role: str, full_name: str, data: dict | None = None
@@ -439,6 +493,9 @@ def invitation_create(
 
     email = email.strip().lower()
     data = data or {}
+    problems = invitation_problems(email=email, full_name=full_name, role=role, data=data)
+    if problems:
+        raise ValidationError(problems)
     if role == Role.STUDENT and not (data.get("roll_number") and data.get("section_id")):
         raise ValidationError({"role": _("A student invitation needs a roll number and a section.")})
     existing = User.objects.filter(email__iexact=email).first()
@@ -544,6 +601,7 @@ def invitation_revoke(*, invitation: Invitation, actor: User) -> None:
 def invitation_accept_start(*, invitation: Invitation, username: str, password: str, ip=None) -> PendingRegistration:
     if not invitation.is_open:
         raise ValidationError(_("This invitation is no longer open. Ask the school to send a new one."))
+    _refuse_unstorable_invitation(invitation)  # before any code is sent
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": _("This username is taken. Choose another.")})
     return _pending_create(

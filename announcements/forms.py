@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
 from announcements.audience import viewer_sections
-from announcements.models import Audience
+from announcements.models import Announcement, Audience
 from enrollment.models import ClassSection, Programme
 
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
@@ -14,6 +14,7 @@ class AnnouncementForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     body = forms.CharField(
         label=_("Message"),
+        max_length=Announcement._meta.get_field("body").max_length,
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text=_("You can use **bold**, *italic*, lists and links."),
     )

@@ -1,4 +1,4 @@
-from django.core.validators import FileExtensionValidator
+from django.core.validators import FileExtensionValidator, MaxLengthValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -28,7 +28,11 @@ class AnnouncementQuerySet(models.QuerySet):
 class Announcement(InstituteOwned):
     author = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, related_name="announcements")
     title = models.CharField(max_length=200)
-    body = models.TextField(help_text=_("Markdown: **bold**, *italic*, lists, links."))
+    body = models.TextField(
+        max_length=20000,
+        validators=[MaxLengthValidator(20000)],
+        help_text=_("Markdown: **bold**, *italic*, lists, links."),
+    )
     body_html = models.TextField(editable=False)
     audience = models.CharField(max_length=20, choices=Audience.choices, default=Audience.ALL)
     target_role = models.CharField(max_length=16, choices=Role.choices, blank=True)

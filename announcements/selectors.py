@@ -40,6 +40,19 @@ def _as_item(a: Announcement) -> dict:
     }
 
 
+def feed_queryset(*, user, sections, now, publish_within=timedelta(0)):
+    """What a person's feed may show: their institute, their audience, published, not expired.
+
+    The feed and the attachment download both read through this, so a file is never reachable
+    when its announcement is not (scheduled, expired, or for another audience).
+    """
+    return (
+        Announcement.objects.filter(institute_id=user.institute_id, publish_at__lte=now + publish_within)
+        .filter(feed_filter(user=user, sections=sections))
+        .exclude(expire_at__lte=now)
+    )
+
+
 def feed_for(*, user) -> list[dict]:
     """A person's feed. People with the same role and sections share one cached list."""
     sections = viewer_sections(user)
@@ -50,14 +63,9 @@ def feed_for(*, user) -> list[dict]:
     key = f"ann-feed:{user.institute_id}:{version}:{audience}"
     items = cache.get(key)
     if items is None:
-        now = timezone.now()
         # Include what will publish within the cache's life; publish/expiry are re-checked on every read.
         qs = (
-            Announcement.objects.filter(
-                institute_id=user.institute_id, publish_at__lte=now + timedelta(seconds=FEED_TTL)
-            )
-            .filter(feed_filter(user=user, sections=sections))
-            .exclude(expire_at__lte=now)
+            feed_queryset(user=user, sections=sections, now=timezone.now(), publish_within=timedelta(seconds=FEED_TTL))
             .select_related("author", "target_programme", "target_section__programme")
             .order_by("-urgent", "-publish_at", "-id")[: FEED_LIMIT + 10]
         )
@@ -81,10 +89,15 @@ def feed_with_unread(*, user) -> tuple[list[dict], int]:
 
 
 def announcement_get_for_viewer(*, user, announcement_id: int) -> Announcement:
-    """An announcement the person may see (in their feed, or theirs to manage)."""
-    sections = viewer_sections(user)
-    qs = Announcement.objects.filter(institute_id=user.institute_id, pk=announcement_id)
-    announcement = qs.filter(feed_filter(user=user, sections=sections)).first()
+    """An announcement the person may see: live in their feed, or theirs to manage (at any time)."""
+    if user.role in ("admin", "teacher"):
+        try:
+            return announcement_get_for_editor(user=user, announcement_id=announcement_id)
+        except Http404:
+            pass
+    announcement = (
+        feed_queryset(user=user, sections=viewer_sections(user), now=timezone.now()).filter(pk=announcement_id).first()
+    )
     if announcement is None:
         raise Http404("No such announcement")
     return announcement

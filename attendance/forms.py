@@ -5,10 +5,12 @@ import datetime
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from attendance.models import AttendanceStatus
+from attendance.models import AttendanceRecord, AttendanceStatus, ClassSession
 from attendance.services import Mark
 from utils.forms import BoundedDateField
 from utils.params import to_id, to_int
+
+NOTE_MAX_LENGTH = AttendanceRecord._meta.get_field("note").max_length
 
 
 class RegisterForm(forms.Form):
@@ -19,7 +21,12 @@ class RegisterForm(forms.Form):
         empty_value=None,
         choices=[("", "—")] + [(i, str(i)) for i in range(1, 6)],
     )
-    notes = forms.CharField(label=_("Session notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(
+        label=_("Session notes"),
+        required=False,
+        max_length=ClassSession._meta.get_field("notes").max_length,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     reason = forms.CharField(
         label=_("Reason for the change (needed once the register is locked)"), required=False, max_length=200
     )
@@ -47,6 +54,11 @@ class RegisterForm(forms.Form):
             if late is None:
                 problems.append(_("Minutes late must be a whole number from 0 to 600."))
                 late = 0
+            note = self.data.get(f"note-{sid}", "")
+            if len(note) > NOTE_MAX_LENGTH:
+                # Refused, not cut: a note that loses its end can say the opposite of what was meant.
+                problems.append(_("A student's note holds at most %(n)d characters.") % {"n": NOTE_MAX_LENGTH})
+                note = ""
             if understanding and understanding not in {"1", "2", "3", "4", "5"}:
                 problems.append(_("A student's understanding is rated 1 to 5."))
                 understanding = ""
@@ -55,7 +67,7 @@ class RegisterForm(forms.Form):
                     student_id=sid,
                     status=status,
                     minutes_late=late,
-                    note=self.data.get(f"note-{sid}", "")[:300],
+                    note=note,
                     understanding=int(understanding) if understanding else None,
                 )
             )

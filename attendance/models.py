@@ -1,6 +1,6 @@
 """Class sessions (a timetable entry on a date, or a one-to-one meeting), attendance marks, leave."""
 
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -48,7 +48,7 @@ class ClassSession(InstituteOwned):
     understanding = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, max_length=2000, validators=[MaxLengthValidator(2000)])
     taken_at = models.DateTimeField(null=True, blank=True, help_text=_("When the register was first saved."))
     taken_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 

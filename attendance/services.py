@@ -161,6 +161,15 @@ def _session_upsert(connection, session: ClassSession, *, header: bool) -> Class
     return next(iter(ClassSession.objects.raw(sql, params)))
 
 
+def _check_text_lengths(*, notes: str, marks: list[Mark]) -> None:
+    limit = ClassSession._meta.get_field("notes").max_length
+    if len(notes) > limit:
+        raise ValidationError(f"Session notes hold at most {limit:,} characters. Nothing was saved.")
+    limit = AttendanceRecord._meta.get_field("note").max_length
+    if any(len(m.note) > limit for m in marks):
+        raise ValidationError(f"A student's note holds at most {limit} characters. Nothing was saved.")
+
+
 @transaction.atomic
 def register_save(
     *,
@@ -175,6 +184,7 @@ def register_save(
 ) -> dict:
     """Save a whole register as one bulk upsert; returns {"marked": n, "changed": m, "session": session}."""
     _check_date(entry, date)
+    _check_text_lengths(notes=notes, marks=marks)
     now = timezone.now()
     session, taken_before = _register_session(
         entry=entry, date=date, actor=actor, understanding=understanding, notes=notes, now=now
@@ -224,7 +234,7 @@ def register_save(
         row = (
             m.status,
             m.minutes_late if m.status == AttendanceStatus.LATE else 0,
-            m.note[:300],
+            m.note,
             m.understanding,
         )
         if before.get(m.student_id) != row:
@@ -513,8 +523,11 @@ def leave_decide(*, leave: LeaveRequest, actor: User, approve: bool, note: str =
     leave = LeaveRequest.objects.select_for_update().select_related("student__user").get(pk=leave.pk)
     if leave.status != LeaveStatus.PENDING:
         raise ValidationError(f"This request was already {leave.get_status_display().lower()}.")
+    limit = LeaveRequest._meta.get_field("decision_note").max_length
+    if len(note) > limit:
+        raise ValidationError(f"A decision note holds at most {limit} characters; nothing was saved.")
     leave.status = LeaveStatus.APPROVED if approve else LeaveStatus.REJECTED
-    leave.decided_by, leave.decided_at, leave.decision_note = actor, timezone.now(), note[:300]
+    leave.decided_by, leave.decided_at, leave.decision_note = actor, timezone.now(), note
     leave.save(update_fields=["status", "decided_by", "decided_at", "decision_note", "updated_at"])
     excused = 0
     if approve:  # marks already taken for those days become excused

@@ -7,12 +7,33 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Invitation, Role, StudentProfile, User
-from enrollment.models import ClassSection, Enrollment, Subject
+from enrollment.models import ClassSection, Enrollment, Programme, Subject
 from enrollment.rules import EligibilityIndex
 from utils.csvfiles import Report, read_rows, refuse_if_rejected
+from utils.text import model_max_length
 
 STUDENT_COLUMNS = ["full_name", "email", "roll_number", "section"]
 ENROLLMENT_COLUMNS = ["roll_number", "subject"]
+
+
+def _student_limits() -> dict:
+    """Each column's room where it ends up: the invitation, then the account and the student profile."""
+    from accounts.services import INVITATION_LIMITS
+
+    return {
+        "full_name": INVITATION_LIMITS["full_name"],
+        "email": INVITATION_LIMITS["email"],
+        "roll_number": INVITATION_LIMITS["roll_number"],
+        # 'CS 2-A': a programme code, a year of at most two digits and a section name.
+        "section": model_max_length(Programme, "code") + 4 + model_max_length(ClassSection, "name"),
+    }
+
+
+def _enrollment_limits() -> dict:
+    return {
+        "roll_number": model_max_length(StudentProfile, "roll_number"),
+        "subject": model_max_length(Subject, "code"),
+    }
 
 
 def _section_key(value: str) -> str:
@@ -20,7 +41,9 @@ def _section_key(value: str) -> str:
 
 
 def students_import_csv(*, institute, content: str, actor, apply: bool) -> Report:
-    rows = read_rows(content, STUDENT_COLUMNS, help_text="One student a line; section like 'CS 2-A'.")
+    rows = read_rows(
+        content, STUDENT_COLUMNS, help_text="One student a line; section like 'CS 2-A'.", limits=_student_limits()
+    )
     sections = {
         _section_key(str(s)): s for s in ClassSection.objects.filter(institute=institute).select_related("programme")
     }
@@ -89,7 +112,12 @@ def students_import_csv(*, institute, content: str, actor, apply: bool) -> Repor
 
 def enrollments_import_csv(*, term, content: str, actor, apply: bool) -> Report:
     institute = term.institute
-    rows = read_rows(content, ENROLLMENT_COLUMNS, help_text="One enrolment a line: roll number and subject code.")
+    rows = read_rows(
+        content,
+        ENROLLMENT_COLUMNS,
+        help_text="One enrolment a line: roll number and subject code.",
+        limits=_enrollment_limits(),
+    )
     students = {
         s.roll_number.upper(): s
         for s in StudentProfile.objects.filter(

@@ -184,3 +184,83 @@ def test_favicon_ico_is_served(client, db):
     response = client.get("/favicon.ico")
     assert response.status_code == 302 and response["Location"].endswith("favicon.ico")
     assert "max-age=86400" in response["Cache-Control"]
+
+
+def test_database_connections_are_health_checked():
+    assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
+    result = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; d = settings.DATABASES['default']; "
+        "print(d['CONN_HEALTH_CHECKS'], d['CONN_MAX_AGE'] > 0)",
+        env_overrides={
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
+            "SECRET_KEY": secrets.token_urlsafe(64),
+            "ALLOWED_HOSTS": "campus.example.org",
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    # Production keeps connections, so it must check them.
+    assert result.stdout.splitlines()[-1].split() == ["True", "True"]
+
+
+def _served(path, cookies):
+    """One request through Django's own WSGI handler, as gunicorn makes it.
+
+    The test client disconnects `close_old_connections` from `request_started` for its requests, and
+    that receiver is where a kept connection is checked; here it runs as in production.
+    """
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import RequestFactory
+
+    environ = RequestFactory()._base_environ(
+        PATH_INFO=path,
+        REQUEST_METHOD="GET",
+        HTTP_COOKIE="; ".join(f"{k}={v.value}" for k, v in cookies.items()),
+    )
+    status = []
+    body = WSGIHandler()(environ, lambda s, headers, exc_info=None: status.append(s))
+    try:
+        return int(status[0].split()[0]), b"".join(body)
+    finally:
+        body.close()  # sends request_finished, as a WSGI server does
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("health_checks", [True, False])
+def test_a_terminated_database_connection_is_replaced_before_the_request(client, admin_user, health_checks):
+    """Real fault on PostgreSQL: a second connection kills this one's backend between two requests."""
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("pg_terminate_backend needs PostgreSQL")
+    assert connection.settings_dict["CONN_HEALTH_CHECKS"] is True
+    client.force_login(admin_user)
+    saved = {k: connection.settings_dict[k] for k in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS")}
+    connection.settings_dict.update(CONN_MAX_AGE=60, CONN_HEALTH_CHECKS=health_checks)
+    connection.close()  # the next connect reads the two settings above
+    killer = connections.create_connection("default")
+    try:
+        assert _served("/announcements/", client.cookies)[0] == 200
+        with connection.cursor() as cursor:
+            cursor.execute("select pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        with killer.cursor() as cursor:
+            cursor.execute("select pg_terminate_backend(%s)", [pid])
+            assert cursor.fetchone()[0] is True
+        try:
+            status = _served("/announcements/", client.cookies)[0]
+        except Exception:  # the error page needs the session too: the server answers 500 itself
+            status = 500
+        if health_checks:
+            assert status == 200
+        else:  # what the setting prevents: the dead connection fails one request, then is dropped
+            assert status == 500
+            assert _served("/announcements/", client.cookies)[0] == 200
+        with connection.cursor() as cursor:
+            cursor.execute("select pg_backend_pid()")
+            assert cursor.fetchone()[0] != pid
+    finally:
+        killer.close()
+        connection.settings_dict.update(saved)
+        connection.close()

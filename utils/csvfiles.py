@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 
+from utils.text import text_problems, without_control_characters
+
 MAX_ROWS = 5000
 
 
@@ -27,14 +29,24 @@ class Report:
         return [r for r in self.rows if r.errors]
 
 
-def read_rows(content: str, columns: list[str], *, help_text: str = "") -> list[Row]:
+def read_rows(content: str, columns: list[str], *, help_text: str = "", limits: dict | None = None) -> list[Row]:
+    """The rows under an exact header. Each cell is checked against `limits` (column → the max_length of
+    the model field it will be stored in) and for control characters; a failing row carries the reason,
+    naming the column, and its cell keeps only what is safe to look up (the row is refused anyway)."""
+    limits = limits or {}
     reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
     header = [c.strip().lower() for c in (reader.fieldnames or [])]
     if header != columns:
         raise ValidationError(f"The first line must name the columns {', '.join(columns)}. {help_text}".strip())
     rows = []
     for line, raw in enumerate(reader, start=2):
-        rows.append(Row(line=line, values={k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}))
+        row = Row(line=line, values={k.strip().lower(): (v or "").strip() for k, v in raw.items() if k})
+        for column, value in row.values.items():
+            problems = text_problems(value, label=f"The column '{column}'", max_length=limits.get(column))
+            if problems:
+                row.errors += problems
+                row.values[column] = without_control_characters(value)
+        rows.append(row)
         if len(rows) > MAX_ROWS:
             raise ValidationError(f"A file can hold at most {MAX_ROWS:,} rows; split it.")
     if not rows:

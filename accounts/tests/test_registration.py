@@ -69,6 +69,8 @@ def test_student_registers_with_an_emailed_code(client, institute, section, term
         ({"section": 999999}, "section", "valid choice"),
         ({"password": "123", "password_confirm": "123"}, "password", "too short"),
         ({"password_confirm": "different-pass-9"}, "password_confirm", "differ"),
+        ({"password": "Long-pass-9" * 30, "password_confirm": "Long-pass-9" * 30}, "password", "at most 256"),
+        ({"full_name": "N" * 201}, "full_name", "at most 200"),
     ],
 )
 def test_bad_registration_input_gets_a_field_error_and_creates_nothing(

@@ -188,6 +188,7 @@ def test_manage_form_bad_input_creates_nothing(client, school):
         ({"audience": Audience.ROLE}, "target_role", "Choose this"),
         ({"title": ""}, "title", "required"),
         ({"publish_at": "2026-12-01T10:00", "expire_at": "2026-11-30T10:00"}, "expire_at", "hide after"),
+        ({"body": "b" * 20001}, "body", "at most 20000 characters"),
     ]
     for data, field, message in cases:
         response = client.post(
@@ -196,6 +197,18 @@ def test_manage_form_bad_input_creates_nothing(client, school):
         assert response.status_code == 200
         assert message in " ".join(response.context["form"].errors.get(field, [])), field
     assert not Announcement.objects.exists()
+
+
+def test_a_body_longer_than_the_limit_is_refused_by_the_service_too(school):
+    with pytest.raises(ValidationError) as exc:
+        post(school["admin"], body="b" * 20001)
+    assert "body" in exc.value.message_dict
+    assert not Announcement.objects.exists() and not AuditEvent.objects.exists()
+    a = post(school["admin"], body="b" * 20000)
+    with pytest.raises(ValidationError):
+        services.announcement_update(announcement=a, actor=school["admin"], body="b" * 20001)
+    a.refresh_from_db()
+    assert len(a.body) == 20000
 
 
 def test_teacher_form_offers_only_taught_sections(client, school):
@@ -253,6 +266,39 @@ def test_attachment_only_for_the_audience(client, school, settings, tmp_path):
     assert response.status_code == 200 and b"".join(response.streaming_content) == b"%PDF-1.4 menu"
     client.force_login(school["other_student"])
     assert client.get(reverse("announcements:attachment", args=[a.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("when", ["scheduled", "expired"])
+def test_attachment_follows_the_feed_publish_and_expiry(client, school, settings, tmp_path, when):
+    """Guessing the id of a scheduled or expired announcement gives no file, to anyone who may not manage it."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    now = timezone.now()
+    dates = {
+        "scheduled": {"publish_at": now + timedelta(days=2)},
+        "expired": {"publish_at": now - timedelta(days=3), "expire_at": now - timedelta(days=1)},
+    }[when]
+    a = post(
+        school["teacher"],
+        audience=Audience.SECTION,
+        target_section=school["section"],
+        attachment=SimpleUploadedFile("exam.pdf", b"%PDF-1.4 answers"),
+        **dates,
+    )
+    url = reverse("announcements:attachment", args=[a.pk])
+    for name in ("student", "guardian", "other_student", "senior", "counselor"):
+        client.force_login(school[name])
+        assert client.get(url).status_code == 404, name
+        assert a.pk not in [i["id"] for i in selectors.feed_for(user=school[name])]
+    other_teacher = TeacherFactory(institute=school["admin"].institute).user
+    TimetableEntryFactory(section=school["section"], teacher=other_teacher.teacher_profile)
+    client.force_login(other_teacher)
+    assert client.get(url).status_code == 404
+    for name in ("admin", "teacher"):  # the admins and the author manage it, so they may check the file
+        client.force_login(school[name])
+        response = client.get(url)
+        assert response.status_code == 200 and b"".join(response.streaming_content) == b"%PDF-1.4 answers"
 
 
 def test_other_users_cannot_edit(client, school):

@@ -116,6 +116,25 @@ def test_notes_with_quotes_commas_braces_and_backslashes_are_stored_as_typed(kla
     assert understanding == {m.student_id: m.understanding for m in sent}
 
 
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"notes": "n" * 2001}, "Session notes hold at most 2,000 characters. Nothing was saved."),
+        ({"note": "n" * 301}, "A student's note holds at most 300 characters. Nothing was saved."),
+    ],
+)
+def test_text_longer_than_its_field_is_refused_not_cut(klass, kw, message):
+    sent = marks(klass)
+    if "note" in kw:
+        sent[0] = Mark(student_id=sent[0].student_id, status="present", note=kw.pop("note"))
+    with pytest.raises(ValidationError) as exc:
+        save(klass, marks=sent, **kw)
+    assert exc.value.messages == [message]
+    assert not AttendanceRecord.objects.exists() and not ClassSession.objects.exists()
+    save(klass, marks=[Mark(student_id=sent[0].student_id, status="present", note="n" * 300)], notes="n" * 2000)
+    assert AttendanceRecord.objects.get().note == "n" * 300 and ClassSession.objects.get().notes == "n" * 2000
+
+
 def test_duplicate_students_are_refused_and_nothing_is_saved(klass):
     twice = marks(klass) + [Mark(student_id=klass["students"][0].pk, status="absent")]
     with pytest.raises(ValidationError, match="Asha Rao appear.s. twice"):
@@ -249,6 +268,17 @@ def test_leave_request_and_approval_excuses(klass, student_user, admin_user):
     assert AttendanceRecord.objects.get(student=klass["students"][0]).status == "excused"
     with pytest.raises(ValidationError, match="already approved"):
         leave_decide(leave=leave, actor=admin_user, approve=False)
+    waiting = leave_request_create(
+        student=klass["students"][0],
+        requested_by=klass["guardian"],
+        starts_on=klass["date"] + datetime.timedelta(days=7),
+        ends_on=klass["date"] + datetime.timedelta(days=7),
+        reason="Wedding",
+    )
+    with pytest.raises(ValidationError, match="A decision note holds at most 300 characters"):
+        leave_decide(leave=waiting, actor=admin_user, approve=False, note="n" * 301)
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.decision_note) == (LeaveStatus.PENDING, "")
     with pytest.raises(ValidationError, match="own children"):
         leave_request_create(
             student=klass["students"][2],

@@ -241,6 +241,15 @@ BAD_INPUT = {
     "student-past-bigint": (lambda k: form_data(k) | {"student": ["99999999999999999999"]}, "Reload the page."),
     "unknown-status": (lambda k: form_data(k, s2="asleep"), "&#x27;asleep&#x27; is not a status."),
     "nobody": (lambda k: {"notes": "x"}, "There is nobody to mark in this register."),
+    "session-notes-too-long": (
+        lambda k: form_data(k) | {"notes": "n" * 2001},
+        "Ensure this value has at most 2000 characters (it has 2001).",
+    ),
+    # Was cut to 300 characters and saved: the end of a note is not silently lost any more.
+    "student-note-too-long": (
+        lambda k: form_data(k) | {f"note-{k['students'][1].pk}": "n" * 301},
+        "A student&#x27;s note holds at most 300 characters.",
+    ),
 }
 
 

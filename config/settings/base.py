@@ -74,6 +74,9 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 # Services own their transactions (STYLE.md §10), so requests are not wrapped in one.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# A kept connection the server dropped (restart, failover, pg_terminate_backend) is checked and replaced
+# when the next request starts, instead of failing that request: one 500 per worker otherwise.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Web, worker and beat share the file: wait for a lock instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {}).update(

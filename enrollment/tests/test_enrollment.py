@@ -8,7 +8,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Invitation, Role, StudentProfile, User
+from accounts.models import Invitation, OneTimeCode, Role, StudentProfile, User
 from accounts.services import invitation_create
 from accounts.tests.factories import StudentFactory, UserFactory
 from accounts.tests.helpers import last_code, mails_to
@@ -572,6 +572,102 @@ def test_students_apply_creates_one_student_invitation_per_row(institute, sectio
         assert invitation.data == {"roll_number": roll, "section_id": section.pk}
     assert invitations["devi@example.test"].full_name == "Devi Menon"
     assert actions(institute) == ["invitation.created", "invitation.created"]
+
+
+def test_students_dry_run_checks_each_column_against_where_it_is_stored(institute, section, admin_user):
+    long_roll = "R" * 300
+    body = (
+        f"Long Roll,long@example.test,{long_roll},CS 2-A\n"
+        f"{'N' * 201},longname@example.test,CS2A701,CS 2-A\n"
+        f"Long Mail,{'m' * 250}@example.test,CS2A702,CS 2-A\n"
+        "Nul\x00Name,nul@example.test,CS2A703,CS 2-A\n"
+        "Bell\x07Name,bell@example.test,CS2A704\x00,CS 2-A\n"  # PostgreSQL cannot even look a NUL up
+        "Fine Person,fine@example.test,CS2A705,CS 2-A\n"
+    )
+    report = import_students(institute, admin_user, body, apply=False)
+
+    errors = {row.line: row.errors for row in report.rejected}
+    assert errors[2] == ["The column 'roll_number' is 300 characters long; at most 32 fit."]
+    assert errors[3] == ["The column 'full_name' is 201 characters long; at most 200 fit."]
+    assert "The column 'email' is 263 characters long; at most 254 fit." in errors[4]
+    assert errors[5] == ["The column 'full_name' holds a control character (such as a NUL byte); remove it."]
+    assert errors[6] == [
+        "The column 'full_name' holds a control character (such as a NUL byte); remove it.",
+        "The column 'roll_number' holds a control character (such as a NUL byte); remove it.",
+    ]
+    assert sorted(errors) == [2, 3, 4, 5, 6]
+    with pytest.raises(ValidationError):
+        import_students(institute, admin_user, body, apply=True)
+    assert not Invitation.objects.exists() and not AuditEvent.objects.exists()
+
+
+def test_students_the_longest_roll_number_that_fits_is_imported(institute, section, admin_user):
+    report = import_students(institute, admin_user, f"Max Roll,max@example.test,{'R' * 32},CS 2-A\n", apply=True)
+    assert report.applied
+    assert Invitation.objects.get().data["roll_number"] == "R" * 32
+
+
+@pytest.mark.parametrize(
+    "role, full_name, data, field",
+    [
+        (Role.STUDENT, "Long Roll", {"roll_number": "R" * 300, "section_id": 1}, "roll_number"),
+        (Role.STUDENT, "Nul\x00Name", {"roll_number": "CS2A801", "section_id": 1}, "full_name"),
+        (Role.TEACHER, "T" * 201, {"employee_id": "E1"}, "full_name"),
+        (Role.TEACHER, "Long Id", {"employee_id": "E" * 33}, "employee_id"),
+        (Role.COUNSELOR, "Long Title", {"title": "t" * 101}, "title"),
+    ],
+)
+def test_invitation_create_refuses_what_accepting_could_not_store(institute, admin_user, role, full_name, data, field):
+    with pytest.raises(ValidationError) as exc:
+        invitation_create(
+            institute=institute, actor=admin_user, email="x@example.test", role=role, full_name=full_name, data=data
+        )
+    assert list(exc.value.error_dict) == [field]
+    assert not Invitation.objects.exists() and not AuditEvent.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_invitation_that_cannot_be_stored_is_refused_before_a_code_is_sent(
+    client, institute, section, term, admin_user
+):
+    """An invitation made before the checks: accepting it says why, sends no code and creates nothing."""
+    import_students(institute, admin_user, "Old Row,old@example.test,CS2A901,CS 2-A\n", apply=True)
+    invitation = Invitation.objects.get()
+    Invitation.objects.filter(pk=invitation.pk).update(data={**invitation.data, "roll_number": "R" * 300})
+    [message] = mails_to("old@example.test")
+    link = next(word for word in message.body.split() if "/invite/" in word)
+    path = link[link.index("/invite/") :]
+
+    refused = client.post(path, {"username": "oldrow", "password": PASSWORD, "password_confirm": PASSWORD})
+
+    assert refused.status_code == 200
+    assert "The roll number is 300 characters long; at most 32 fit." in refused.content.decode()
+    assert mails_to("old@example.test") == [message]  # no code was sent
+    assert not User.objects.filter(username="oldrow").exists()
+    assert Invitation.objects.get().accepted_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_registration_whose_invitation_cannot_be_stored_keeps_its_code_and_creates_nothing(
+    client, institute, section, term, admin_user
+):
+    """Started before the checks existed: the code page refuses with a message, never a 500, and the
+    code is not spent (on PostgreSQL the 300-character roll number was a DataError after the code was used)."""
+    import_students(institute, admin_user, "Gita Old,gita@example.test,CS2A951,CS 2-A\n", apply=True)
+    [message] = mails_to("gita@example.test")
+    link = next(word for word in message.body.split() if "/invite/" in word)
+    path = link[link.index("/invite/") :]
+    client.post(path, {"username": "gita", "password": PASSWORD, "password_confirm": PASSWORD})
+    invitation = Invitation.objects.get()
+    Invitation.objects.filter(pk=invitation.pk).update(data={**invitation.data, "roll_number": "R" * 300})
+
+    refused = client.post(reverse("accounts:register_verify"), {"code": last_code("gita@example.test")})
+
+    assert refused.status_code == 200
+    assert "The roll number is 300 characters long; at most 32 fit." in refused.content.decode()
+    assert not User.objects.filter(username="gita").exists() and not StudentProfile.objects.exists()
+    assert Invitation.objects.get().accepted_at is None
+    assert OneTimeCode.objects.get(email="gita@example.test").used_at is None
 
 
 @pytest.mark.django_db(transaction=True)
