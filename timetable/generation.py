@@ -83,7 +83,9 @@ def _running_cap_check(*, institute_id: int) -> None:
         institute_id=institute_id, status__in=[SuggestionStatus.QUEUED, SuggestionStatus.RUNNING]
     )
     stale_before = timezone.now() - timedelta(seconds=settings.TIMETABLE_STALE_AFTER_SECONDS)
-    active.filter(updated_at__lt=stale_before).update(status=SuggestionStatus.FAILED, error=LOST, updated_at=timezone.now())
+    active.filter(updated_at__lt=stale_before).update(
+        status=SuggestionStatus.FAILED, error=LOST, updated_at=timezone.now()
+    )
     if active.count() >= settings.TIMETABLE_MAX_RUNNING_PER_INSTITUTE:
         raise ValidationError(ALREADY_RUNNING)
 
