@@ -75,8 +75,8 @@ def _running_cap_check(*, institute_id: int) -> None:
     """Refuse when the institute already has its share of generations waiting or running (one worker's cores each).
 
     The institute's row is locked first, so two requests at once count one after the other and cannot both pass.
-    A row waiting or running past the stale age lost its worker (the task's hard limit ends any real run before
-    that): it is marked failed, so it neither blocks the school nor starts later.
+    A row waiting or running past the stale age lost its worker (a run stops at its own limit, 600 s at most, and
+    the task's hard limit is 900 s): it is marked failed, so it neither blocks the school nor starts later.
     """
     Institute.objects.select_for_update().filter(pk=institute_id).values_list("pk", flat=True).first()
     active = TimetableSuggestion.objects.filter(

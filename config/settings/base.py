@@ -276,7 +276,8 @@ TIMETABLE_WORKERS = env.int("TIMETABLE_WORKERS", default=2)
 # How many generations one institute may have waiting or running at once; a further request is refused.
 TIMETABLE_MAX_RUNNING_PER_INSTITUTE = env.int("TIMETABLE_MAX_RUNNING_PER_INSTITUTE", default=1)
 # A waiting or running generation not touched for this long is taken for lost (a worker killed, a message
-# dropped) and no longer counts: the generation task's hard limit (900 s) plus a margin.
+# dropped) and no longer counts: above a run's own limit (600 s at most) and the task's hard limit (900 s, which
+# the threads pool of `make run` does not enforce).
 TIMETABLE_STALE_AFTER_SECONDS = env.int("TIMETABLE_STALE_AFTER_SECONDS", default=1200)
 # seed_demo builds the demo week with the generator, in its own process, for this long.
 DEMO_TIMETABLE_SECONDS = env.float("DEMO_TIMETABLE_SECONDS", default=3.0)
