@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start the web server (uvicorn), a Celery worker and Celery beat together; Ctrl-C stops all three.
+# Start the web server (uvicorn), two Celery workers (short and long work) and Celery beat; Ctrl-C stops them all.
 set -euo pipefail
 PY=${PY:-.venv/bin/python}
 HOST=${HOST:-127.0.0.1}
@@ -9,7 +9,12 @@ pids=()
 cleanup() { trap - INT TERM EXIT; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup INT TERM EXIT
 
-"$PY" -m celery -A config worker --pool=threads --concurrency=4 --loglevel=INFO >var/log/worker.log 2>&1 &
+# Two workers: mail, codes and notifications on "default" never wait behind a generation on "long".
+"$PY" -m celery -A config worker -Q default -n default@%h --pool=threads --concurrency=4 --loglevel=INFO \
+  >var/log/worker.log 2>&1 &
+pids+=($!)
+"$PY" -m celery -A config worker -Q long -n long@%h --pool=threads --concurrency=2 --loglevel=INFO \
+  >var/log/worker-long.log 2>&1 &
 pids+=($!)
 "$PY" -m celery -A config beat --loglevel=INFO >var/log/beat.log 2>&1 &
 pids+=($!)
@@ -26,7 +31,8 @@ done
 cat <<TXT
 
   Campus is running at http://$HOST:$PORT/
-  Worker and beat logs: var/log/worker.log, var/log/beat.log; web log: var/log/web.log
+  Worker and beat logs: var/log/worker.log (mail, notifications), var/log/worker-long.log (timetable
+  generation, recommendations), var/log/beat.log; web log: var/log/web.log
   Mail (codes, invitations) is printed to var/log/worker.log.
 
 $("$PY" manage.py seed_demo --print-logins)

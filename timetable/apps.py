@@ -23,7 +23,11 @@ def _warm_kernel(**_kwargs) -> None:
 
     from django.conf import settings
 
-    if settings.TIMETABLE_WARM_KERNEL:
+    from config.celery_app import app
+
+    # Only a worker of the long queue generates: the mail worker need not load (or compile) the search.
+    # consume_from is what `-Q` selected (the default queue alone without it), set before these signals.
+    if settings.TIMETABLE_WARM_KERNEL and settings.LONG_TASK_QUEUE in app.amqp.queues.consume_from:
         from timetable.engine.kernel import warm_up
 
         threading.Thread(target=warm_up, name="timetable-kernel-warm-up", daemon=True).start()

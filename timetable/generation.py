@@ -2,12 +2,14 @@
 
 import logging
 import time
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import Role, TeacherProfile
+from accounts.models import Institute, Role, TeacherProfile
 from audit.services import audit_record
 from enrollment.models import ClassSection, Subject
 from timetable import cache as tt_cache
@@ -40,6 +42,7 @@ def suggestion_request(
         raise ValidationError("Only admins generate timetables.")
     if programme is not None and not year:
         raise ValidationError({"year": "Choose the year of the course."})
+    _running_cap_check(institute_id=term.institute_id)
     suggestion = TimetableSuggestion(
         institute=term.institute,
         term=term,
@@ -62,6 +65,29 @@ def suggestion_request(
     )
     suggestion_generate_task.delay_on_commit(suggestion_id=suggestion.pk)
     return suggestion
+
+
+ALREADY_RUNNING = "A generation is already running for your school; wait for it or cancel it."
+LOST = "The worker running this generation stopped; request a new one."
+
+
+def _running_cap_check(*, institute_id: int) -> None:
+    """Refuse when the institute already has its share of generations waiting or running (one worker's cores each).
+
+    The institute's row is locked first, so two requests at once count one after the other and cannot both pass.
+    A row waiting or running past the stale age lost its worker (a run stops at its own limit, 600 s at most, and
+    the task's hard limit is 900 s): it is marked failed, so it neither blocks the school nor starts later.
+    """
+    Institute.objects.select_for_update().filter(pk=institute_id).values_list("pk", flat=True).first()
+    active = TimetableSuggestion.objects.filter(
+        institute_id=institute_id, status__in=[SuggestionStatus.QUEUED, SuggestionStatus.RUNNING]
+    )
+    stale_before = timezone.now() - timedelta(seconds=settings.TIMETABLE_STALE_AFTER_SECONDS)
+    active.filter(updated_at__lt=stale_before).update(
+        status=SuggestionStatus.FAILED, error=LOST, updated_at=timezone.now()
+    )
+    if active.count() >= settings.TIMETABLE_MAX_RUNNING_PER_INSTITUTE:
+        raise ValidationError(ALREADY_RUNNING)
 
 
 def _status(suggestion_id: int) -> str:

@@ -204,6 +204,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 5 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TIMEZONE = TIME_ZONE
+# Two queues, each with its own worker: "default" for the short work people wait on (mail, codes, notifications,
+# alerts) and "long" for work that runs for seconds to minutes (timetable generation, the recommendation job), so
+# a few whole-term generations never hold up a password-reset mail. A new long task must be added here (a test
+# lists every task and fails on one that is not classified).
+CELERY_TASK_DEFAULT_QUEUE = "default"
+LONG_TASK_QUEUE = "long"
+LONG_TASKS = (
+    "timetable.tasks.suggestion_generate_task",
+    "ai_features.tasks.recommendations_run_task",
+    "ai_features.tasks.recommendations_institute_task",
+    "ai_features.tasks.recommendations_chunk_task",
+)
+CELERY_TASK_ROUTES = {name: {"queue": LONG_TASK_QUEUE} for name in LONG_TASKS}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "purge-expired-codes-and-registrations": {
@@ -263,6 +276,12 @@ TIMETABLE_WARM_KERNEL = env.bool("TIMETABLE_WARM_KERNEL", default=True)
 # Cores one generation may use: CP-SAT's search workers and, on long runs, parallel annealing runs. On tight
 # FET schools CP-SAT with one worker failed where two solved them in 2.5 s.
 TIMETABLE_WORKERS = env.int("TIMETABLE_WORKERS", default=2)
+# How many generations one institute may have waiting or running at once; a further request is refused.
+TIMETABLE_MAX_RUNNING_PER_INSTITUTE = env.int("TIMETABLE_MAX_RUNNING_PER_INSTITUTE", default=1)
+# A waiting or running generation not touched for this long is taken for lost (a worker killed, a message
+# dropped) and no longer counts: above a run's own limit (600 s at most) and the task's hard limit (900 s, which
+# the threads pool of `make run` does not enforce).
+TIMETABLE_STALE_AFTER_SECONDS = env.int("TIMETABLE_STALE_AFTER_SECONDS", default=1200)
 # seed_demo builds the demo week with the generator, in its own process, for this long.
 DEMO_TIMETABLE_SECONDS = env.float("DEMO_TIMETABLE_SECONDS", default=3.0)
 

@@ -347,11 +347,22 @@ def test_a_worker_start_warms_the_kernel_in_the_background(monkeypatch):
     with override_settings(TIMETABLE_WARM_KERNEL=False):
         worker_ready.send(sender=None)
         assert not called.wait(0.2)
-    for signal in (worker_ready, worker_process_init):
-        called.clear()
+    from config.celery_app import app
+
+    queues = app.amqp.queues
+    try:
+        queues.select(["default"])  # a worker of the mail queue (`-Q default`) never generates
         with override_settings(TIMETABLE_WARM_KERNEL=True):
-            signal.send(sender=None)
-            assert called.wait(5), signal
+            worker_ready.send(sender=None)
+            assert not called.wait(0.2)
+        queues.select(["long"])
+        for signal in (worker_ready, worker_process_init):
+            called.clear()
+            with override_settings(TIMETABLE_WARM_KERNEL=True):
+                signal.send(sender=None)
+                assert called.wait(5), signal
+    finally:
+        queues._consume_from = None
 
 
 @pytest.mark.parametrize("engine", ["kernel", "python"])
