@@ -19,12 +19,20 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def real_worker():
-    """A worker thread on the configured broker: the run is a real task, not one inlined at commit."""
+    """A worker thread on the configured broker, taking both queues (a generation runs on the long one): the run
+    is a real task, not one inlined at commit."""
     from celery.contrib.testing.worker import start_worker
+    from django.conf import settings
 
     app.conf.task_always_eager = False
     try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20):
+        with start_worker(
+            app,
+            pool="solo",
+            perform_ping_check=False,
+            shutdown_timeout=20,
+            queues=[settings.CELERY_TASK_DEFAULT_QUEUE, settings.LONG_TASK_QUEUE],
+        ):
             yield
     finally:
         app.conf.task_always_eager = True
