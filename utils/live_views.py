@@ -24,9 +24,7 @@ UNAVAILABLE = "retry: 60000\n: live updates need the ASGI server; pages poll mea
 REFUSED_RETRY_AFTER_SECONDS = 60
 
 # One semaphore per event loop (an asyncio primitive belongs to one loop; tests start several servers).
-_sign_in_gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = (
-    weakref.WeakKeyDictionary()
-)
+_sign_in_gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = weakref.WeakKeyDictionary()
 
 
 def _sign_in_gate() -> asyncio.Semaphore:
