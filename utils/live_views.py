@@ -7,16 +7,20 @@ capped per user and per process (utils/live_slots.py).
 """
 
 import asyncio
+import logging
 import weakref
 from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
+from django.db import DatabaseError
 from django.http import HttpResponse, HttpResponseForbidden, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
 from utils import live, live_slots
+
+logger = logging.getLogger(__name__)
 
 # Served by a WSGI server (gunicorn, Django's test client) the view cannot hold a stream open: it answers
 # with a stream that ends at once and asks the browser to come back in a minute; pages keep polling.
@@ -65,7 +69,11 @@ async def events(request):
         if not user.is_authenticated:
             return HttpResponseForbidden("Sign in to receive live updates.", content_type="text/plain")
         return _no_buffering(HttpResponse(UNAVAILABLE, content_type="text/event-stream"))
-    user_id = await _signed_in_user_id(request)
+    try:
+        user_id = await _signed_in_user_id(request)
+    except DatabaseError:  # the database is down for a moment (logged): the browser retries, pages poll
+        logger.warning("live: could not read who is signed in", exc_info=True)
+        return HttpResponse("Live updates are unavailable.", status=503, content_type="text/plain")
     if user_id is None:
         return HttpResponseForbidden("Sign in to receive live updates.", content_type="text/plain")
     try:

@@ -229,3 +229,18 @@ def test_a_stream_that_cannot_subscribe_gives_its_place_back(server, settings, s
         assert client.status == 503
         client.close()
     assert live_slots.slots.open_streams() == 0
+
+
+def test_a_database_outage_while_signing_in_gives_a_retryable_error(server, settings, student_user, monkeypatch):
+    from django.contrib import auth
+    from django.db import OperationalError
+
+    async def database_down(request):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(auth, "aget_user", database_down)
+    client = SseClient(server, cookie=session_cookie(student_user))
+    assert client.status == 503
+    assert client.body == b"Live updates are unavailable."
+    client.close()
+    assert live_slots.slots.open_streams() == 0
