@@ -16,9 +16,12 @@ import logging
 import re
 from collections.abc import AsyncIterator
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import DatabaseError, OperationalError, transaction
+from django.db import DatabaseError, OperationalError, connections, transaction
 from redis.exceptions import RedisError
+
+from utils.live_slots import Slot
 
 logger = logging.getLogger(__name__)
 
@@ -108,21 +111,51 @@ class _RedisSubscription:
             logger.debug("live: closing the Redis subscription failed", exc_info=True)
 
 
+def close_db_connections() -> None:
+    """Close this thread's database connections (a stream must not keep one while it waits).
+
+    Call it in the thread that opened them: Django's connections are per thread.
+    """
+    for connection in connections.all(initialized_only=True):
+        connection.close()
+
+
+def _latest_event_id() -> int:
+    from utils.models import LiveEvent
+
+    try:
+        return LiveEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    finally:
+        close_db_connections()
+
+
+def _events_after(user_id: int, last_id: int) -> list[tuple[int, str, str]]:
+    from utils.models import LiveEvent
+
+    try:
+        rows = LiveEvent.objects.filter(user_id=user_id, id__gt=last_id).order_by("id")
+        return list(rows.values_list("id", "event", "data")[:200])
+    finally:
+        close_db_connections()
+
+
 class _DatabaseSubscription:
-    """The LiveEvent table, polled for this user's rows newer than the stream's start."""
+    """The LiveEvent table, polled for this user's rows newer than the stream's start.
+
+    Each read runs in a worker thread that closes its connection before returning, so a waiting stream
+    holds no database connection between polls (hundreds of open pages must not use up PostgreSQL's).
+    """
 
     def __init__(self, user_id: int):
         self.user_id = user_id
         self.last_id = 0
 
     async def open(self) -> None:
-        from utils.models import LiveEvent
-
         # Start from now: nothing published before the page connected is replayed. A database busy with
         # a writer (SQLite) gets a few short retries before the stream gives up.
         for attempt in range(5):
             try:
-                self.last_id = await LiveEvent.objects.order_by("-id").values_list("id", flat=True).afirst() or 0
+                self.last_id = await sync_to_async(_latest_event_id, thread_sensitive=False)()
                 return
             except OperationalError:
                 if attempt == 4:
@@ -130,35 +163,36 @@ class _DatabaseSubscription:
                 await asyncio.sleep(0.2)
 
     async def get(self, timeout: float) -> list[tuple[str, str]]:
-        from utils.models import LiveEvent
-
         await asyncio.sleep(max(min(settings.LIVE_POLL_SECONDS, timeout), 0))
-        rows = LiveEvent.objects.filter(user_id=self.user_id, id__gt=self.last_id).order_by("id")
         events = []
         try:
-            async for row_id, event, data in rows.values_list("id", "event", "data")[:200]:
-                self.last_id = row_id
-                if (event, data or "{}") not in events:  # a burst of the same event refreshes a page once
-                    events.append((event, data or "{}"))
+            rows = await sync_to_async(_events_after, thread_sensitive=False)(self.user_id, self.last_id)
         except OperationalError as exc:
             # SQLite busy or locked by a writer for a moment: keep the stream, read again at the next poll.
             logger.info("live: polling for user %s deferred: %s", self.user_id, exc)
+            return events
+        for row_id, event, data in rows:
+            self.last_id = row_id
+            if (event, data or "{}") not in events:  # a burst of the same event refreshes a page once
+                events.append((event, data or "{}"))
         return events
 
     async def close(self) -> None:
         pass
 
 
-async def stream(*, user_id: int) -> AsyncIterator[str]:
+async def stream(*, user_id: int, slot: Slot | None = None) -> AsyncIterator[str]:
     """The event stream for one signed-in user, for a bounded time (the browser then reconnects).
 
     The first chunk (the reconnect delay and a `: connected` comment) comes once the subscription is
     open: events published from then on are delivered. Then `event:`/`data:` messages, and a `: ping`
     comment every heartbeat. Yields nothing at all if Redis or the database cannot be reached.
+    `slot` (utils/live_slots.py), if given, is released when the stream ends, however it ends.
     """
-    subscription = _RedisSubscription(user_id) if settings.REDIS_URL else _DatabaseSubscription(user_id)
-    loop = asyncio.get_running_loop()
+    subscription = None
     try:
+        subscription = _RedisSubscription(user_id) if settings.REDIS_URL else _DatabaseSubscription(user_id)
+        loop = asyncio.get_running_loop()
         await subscription.open()
         yield f"retry: {RECONNECT_MS}\n: connected\n\n"
         deadline = loop.time() + settings.LIVE_STREAM_SECONDS
@@ -174,4 +208,7 @@ async def stream(*, user_id: int) -> AsyncIterator[str]:
         # Redis or the database went away: end this stream; the browser reconnects, pages still poll.
         logger.warning("live: the event stream for user %s stopped: %s", user_id, exc)
     finally:
-        await subscription.close()
+        if slot is not None:
+            slot.release()
+        if subscription is not None:
+            await subscription.close()

@@ -257,6 +257,13 @@ NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
 LIVE_STREAM_SECONDS = env.int("LIVE_STREAM_SECONDS", default=300)
 LIVE_HEARTBEAT_SECONDS = env.int("LIVE_HEARTBEAT_SECONDS", default=15)
 LIVE_POLL_SECONDS = env.float("LIVE_POLL_SECONDS", default=0.5)
+# Caps on open streams, counted in each app process (utils/live_slots.py): past them a new stream is refused
+# (429 / 503) and the page's SSE extension retries later, its elements polling meanwhile. A stream reads
+# the session and then holds no database connection; at most this many streams of a process read theirs
+# at once, so a burst of reconnects cannot use up the database's connections.
+LIVE_MAX_STREAMS_PER_USER = env.int("LIVE_MAX_STREAMS_PER_USER", default=5)
+LIVE_MAX_STREAMS_PER_PROCESS = env.int("LIVE_MAX_STREAMS_PER_PROCESS", default=1000)
+LIVE_MAX_CONCURRENT_SIGN_INS = env.int("LIVE_MAX_CONCURRENT_SIGN_INS", default=10)
 CELERY_BEAT_SCHEDULE["purge-live-events"] = {"task": "utils.tasks.purge_live_events_task", "schedule": 300.0}
 CELERY_BEAT_SCHEDULE["publish-due-announcements"] = {
     "task": "announcements.tasks.announcements_publish_due_task",

@@ -59,3 +59,35 @@ def test_open_dashboard_shows_a_new_announcement_within_2_seconds(
     assert page.evaluate("() => window.stillTheSamePage === true"), "the page was reloaded"
     assert page.evaluate("() => window.liveOpens") == 1, "the event stream reconnected"
     page.screenshot(path=artifacts / f"live-announcement-{transport}.png", full_page=True)
+
+
+def test_a_page_past_the_users_cap_backs_off_then_connects_when_a_place_frees(
+    page: Page, live_server, settings, student_user, browser_log
+):
+    """A refused stream (429) is retried by htmx's SSE extension with a growing delay, not in a tight loop."""
+    settings.REDIS_URL = ""
+    settings.LIVE_MAX_STREAMS_PER_USER = 1
+    base = live_server.url
+    page.add_init_script(COUNT_STREAM_OPENS)
+    sign_in(page, base, student_user.username, DEFAULT_PASSWORD)
+    expect(page).to_have_url(f"{base}/dashboard/student/")
+    page.wait_for_function("() => window.liveOpens >= 1")
+
+    second = page.context.new_page()  # the same person in a second tab (same session)
+    second.add_init_script(COUNT_STREAM_OPENS)
+    refused = []
+    second.on(
+        "response", lambda r: refused.append(time.monotonic()) if "/live/events/" in r.url and r.status == 429 else None
+    )
+    second.goto(f"{base}/dashboard/student/")
+    second.wait_for_timeout(4000)  # (lets Playwright deliver the response events meanwhile)
+    # Tried at about 0, 0.5, 1.5 and 3.5 s: a few refusals, each answered at once, no reconnect storm.
+    assert 2 <= len(refused) <= 5, refused
+    assert second.evaluate("() => window.liveOpens || 0") == 0
+
+    page.close()  # the first tab goes away and gives its place back
+    second.wait_for_function("() => window.liveOpens >= 1", timeout=12_000)
+    expect(second.locator("#announcement-feed")).to_be_visible()
+    second.close()
+    # Each refusal is logged by htmx's SSE extension as an sseError; nothing else went wrong.
+    assert all("sseError" in e or "429" in e for e in browser_log.flush())

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from announcements import services as announcement_services
 from tests.asgi_server import AsgiServer, SseClient, session_cookie
-from utils import live
+from utils import live, live_slots
 from utils.live_views import UNAVAILABLE
 from utils.models import LiveEvent
 
@@ -169,3 +169,78 @@ def test_under_wsgi_the_stream_asks_to_come_back_later(client, student_user):
     assert response["Content-Type"].startswith("text/event-stream")
     assert response.content.decode() == UNAVAILABLE
     assert client.post(url).status_code == 405
+
+
+def wait_for_open_streams(count: int, timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while live_slots.slots.open_streams() != count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert live_slots.slots.open_streams() == count
+
+
+def test_streams_are_capped_per_user_and_per_process(
+    transport, server, settings, student_user, teacher_user, other_admin
+):
+    settings.LIVE_MAX_STREAMS_PER_USER = 2
+    settings.LIVE_MAX_STREAMS_PER_PROCESS = 3
+    student_cookie = session_cookie(student_user)
+    opened = []
+    try:
+        for _ in range(2):
+            opened.append(SseClient(server, cookie=student_cookie))
+            assert opened[-1].status == 200
+            opened[-1].wait_connected()
+
+        third = SseClient(server, cookie=student_cookie)  # one user's cap: this user is told to come back later
+        assert third.status == 429
+        assert third.headers["retry-after"] == "60"
+        assert b"Too many pages with live updates" in third.body
+        third.close()
+
+        opened.append(SseClient(server, cookie=session_cookie(teacher_user)))  # someone else still gets one
+        assert opened[-1].status == 200
+        opened[-1].wait_connected()
+
+        full = SseClient(server, cookie=session_cookie(other_admin))  # the process's cap: 3 streams open
+        assert full.status == 503
+        assert full.headers["retry-after"] == "60"
+        full.close()
+        assert live_slots.slots.open_streams() == 3
+        assert live_slots.slots.open_streams(student_user.pk) == 2
+
+        # A closed page gives its place back: the student may open another.
+        opened.pop(0).close()
+        wait_for_open_streams(2)
+        opened.append(SseClient(server, cookie=student_cookie))
+        assert opened[-1].status == 200
+        opened[-1].wait_connected()
+    finally:
+        for client in opened:
+            client.close()
+    wait_for_open_streams(0)
+
+
+def test_a_stream_that_cannot_subscribe_gives_its_place_back(server, settings, student_user):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    settings.LIVE_MAX_STREAMS_PER_USER = 1
+    cookie = session_cookie(student_user)
+    for _ in range(2):
+        client = SseClient(server, cookie=cookie)
+        assert client.status == 503
+        client.close()
+    assert live_slots.slots.open_streams() == 0
+
+
+def test_a_database_outage_while_signing_in_gives_a_retryable_error(server, settings, student_user, monkeypatch):
+    from django.contrib import auth
+    from django.db import OperationalError
+
+    async def database_down(request):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(auth, "aget_user", database_down)
+    client = SseClient(server, cookie=session_cookie(student_user))
+    assert client.status == 503
+    assert client.body == b"Live updates are unavailable."
+    client.close()
+    assert live_slots.slots.open_streams() == 0
