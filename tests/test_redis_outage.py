@@ -17,10 +17,10 @@ from accounts.models import OneTimeCode
 from accounts.tests.factories import DEFAULT_PASSWORD
 from announcements.tests.test_announcements import post
 from attendance.models import AttendanceRecord
-from attendance.tests.conftest import klass  # noqa: F401 (a fixture)
 from attendance.tests.test_views import form_data, register_url
 from utils.cache import CacheUnavailable
 
+pytest_plugins = ["attendance.tests.conftest"]  # the `klass` fixture: a class with a lesson today
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server"),
@@ -186,7 +186,9 @@ def test_the_500_page_renders_when_the_session_store_itself_fails(rf, redis_serv
     from utils.views import server_error
 
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_server.url}}
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_server.url}
+    }
     redis_server.stop()
     from django.contrib.sessions.backends.db import SessionStore
 
