@@ -4,6 +4,7 @@ Each test starts its own redis-server on a free port and points the cache and th
 nothing here is mocked: the failure is the one a stopped server gives. Runs on SQLite and PostgreSQL.
 """
 
+import datetime
 import shutil
 import socket
 import subprocess
@@ -12,15 +13,17 @@ import time
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import OneTimeCode
-from accounts.tests.factories import DEFAULT_PASSWORD
+from accounts.tests.factories import DEFAULT_PASSWORD, StudentFactory
 from announcements.tests.test_announcements import post
 from attendance.models import AttendanceRecord
 from attendance.tests.test_views import form_data, register_url
+from enrollment.models import Enrollment
+from timetable.tests.factories import RoomFactory, TimeSlotFactory, TimetableEntryFactory
 from utils.cache import CacheUnavailable
 
-pytest_plugins = ["attendance.tests.conftest"]  # the `klass` fixture: a class with a lesson today
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server"),
@@ -58,6 +61,32 @@ class RedisServer:
         self.process.terminate()
         self.process.wait(timeout=10)
         self.process = None
+
+
+@pytest.fixture
+def klass(institute, section, term, subject, teacher_user, student, guardian_link):
+    """A lesson today for the teacher, with two enrolled students (the shape attendance's tests use)."""
+    students = [student, StudentFactory(section=section, term=term, user__full_name="Pupil One")]
+    for s in students:
+        Enrollment.objects.create(institute=institute, student=s, subject=subject, term=term)
+    slot = TimeSlotFactory(institute=institute, order=1, starts_at=datetime.time(9), ends_at=datetime.time(9, 50))
+    entry = TimetableEntryFactory(
+        term=term,
+        section=section,
+        subject=subject,
+        teacher=teacher_user.teacher_profile,
+        room=RoomFactory(institute=institute, name="B-204"),
+        slot=slot,
+        day=timezone.localdate().weekday(),
+    )
+    return {
+        "entry": entry,
+        "date": timezone.localdate(),
+        "students": students,
+        "teacher": teacher_user,
+        "guardian": guardian_link.guardian.user,
+        "section": section,
+    }
 
 
 @pytest.fixture
