@@ -252,3 +252,34 @@ def test_with_redis_named_sessions_stay_in_the_database_and_the_cache_survives_a
     assert engine == "django.contrib.sessions.backends.db"
     assert backend == "utils.cache.ResilientRedisCache"
     assert 0 < options["socket_connect_timeout"] <= 1 and 0 < options["socket_timeout"] <= 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_live_stream_ends_while_redis_is_down_and_reconnects_when_it_returns(redis_server, student_user):
+    from tests.asgi_server import AsgiServer, SseClient, session_cookie
+    from utils import live
+
+    with AsgiServer() as server:
+        cookie = session_cookie(student_user)
+        stream = SseClient(server, cookie=cookie)
+        assert stream.status == 200
+        stream.wait_connected()
+
+        redis_server.stop()
+        stream.reader.join(timeout=10)
+        assert not stream.reader.is_alive()  # the open stream ended: the browser reconnects on its own
+        stream.close()
+        refused = SseClient(server, cookie=cookie)
+        assert refused.status == 503  # and is told to retry (htmx backs off); the page polls meanwhile
+        refused.close()
+        live.publish_now(user_ids=[student_user.pk], event="announcement")  # logged, not raised
+
+        redis_server.start()
+        stream = SseClient(server, cookie=cookie)
+        try:
+            assert stream.status == 200
+            stream.wait_connected()
+            live.publish_now(user_ids=[student_user.pk], event="announcement", data={"n": 1})
+            assert stream.read_event(timeout=5) == ("announcement", '{"n": 1}')
+        finally:
+            stream.close()
