@@ -283,3 +283,32 @@ def test_the_live_stream_ends_while_redis_is_down_and_reconnects_when_it_returns
             assert stream.read_event(timeout=5) == ("announcement", '{"n": 1}')
         finally:
             stream.close()
+
+
+SEND_AFTER_COMMIT = """
+from django.db import transaction
+from utils.tasks import purge_live_events_task
+with transaction.atomic():
+    purge_live_events_task.delay_on_commit()
+print("answered")
+"""
+
+
+def test_work_queued_after_a_commit_does_not_fail_the_request_while_the_broker_is_down(redis_server, tmp_path):
+    """The broker is Redis in production: its outage must not turn a saved write into an error page."""
+    import os
+    import sys
+
+    redis_server.stop()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'probe.sqlite3'}",
+        "CELERY_BROKER_URL": redis_server.url,
+        "CELERY_TASK_ALWAYS_EAGER": "false",  # a real send to the stopped broker
+    }
+    command = [sys.executable, "manage.py", "shell", "-c", SEND_AFTER_COMMIT]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "answered" in result.stdout
+    assert "task utils.tasks.purge_live_events_task not queued, the broker is unreachable" in result.stderr
