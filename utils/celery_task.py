@@ -17,13 +17,13 @@ logger = logging.getLogger(__name__)
 
 class CampusTask(DjangoTask):
     def delay_on_commit(self, *args, **kwargs) -> None:
-        transaction.on_commit(lambda: self._send_after_commit(args, kwargs, {}))
+        transaction.on_commit(lambda: self._send_after_commit(self.delay, args, kwargs))
 
     def apply_async_on_commit(self, args=None, kwargs=None, **options) -> None:
-        transaction.on_commit(lambda: self._send_after_commit(args or (), kwargs or {}, options))
+        transaction.on_commit(lambda: self._send_after_commit(self.apply_async, (args, kwargs), options))
 
-    def _send_after_commit(self, args, kwargs, options) -> None:
+    def _send_after_commit(self, send, args, kwargs) -> None:
         try:
-            self.apply_async(args, kwargs, **options)
+            send(*args, **kwargs)
         except (OperationalError, OSError) as exc:
-            logger.error("task %s not queued, the broker is unreachable: %s (kwargs %s)", self.name, exc, kwargs)
+            logger.error("task %s not queued, the broker is unreachable: %s (%s)", self.name, exc, kwargs)
