@@ -70,9 +70,9 @@ def _ip_limit_charge(ip: str | None) -> None:
     except CacheUnavailable:
         # Mail to strangers must stay capped while the cache is away: count the codes this address was
         # sent in the last hour instead (requests that sent nothing are not counted meanwhile).
-        requests = 1 + OneTimeCode.objects.filter(
-            requested_ip=ip, created_at__gt=timezone.now() - timedelta(hours=1)
-        ).count()
+        requests = (
+            1 + OneTimeCode.objects.filter(requested_ip=ip, created_at__gt=timezone.now() - timedelta(hours=1)).count()
+        )
     except ValueError:  # the hour ended between add and incr
         cache.set(ip_key, 1, timeout=3600)
         requests = 1
