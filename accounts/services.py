@@ -41,6 +41,7 @@ from accounts.models import (
     User,
 )
 from audit.services import audit_record
+from utils.cache import CacheUnavailable
 from utils.text import model_max_length, text_problems
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,12 @@ def _ip_limit_charge(ip: str | None) -> None:
     cache.add(ip_key, 0, timeout=3600)
     try:
         requests = cache.incr(ip_key)
+    except CacheUnavailable:
+        # Mail to strangers must stay capped while the cache is away: count the codes this address was
+        # sent in the last hour instead (requests that sent nothing are not counted meanwhile).
+        requests = (
+            1 + OneTimeCode.objects.filter(requested_ip=ip, created_at__gt=timezone.now() - timedelta(hours=1)).count()
+        )
     except ValueError:  # the hour ended between add and incr
         cache.set(ip_key, 1, timeout=3600)
         requests = 1

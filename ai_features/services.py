@@ -40,6 +40,7 @@ from ai_features.providers import (
     with_retries,
 )
 from ai_features.rendering import answer_html
+from utils.cache import CacheUnavailable
 from utils.models import NotificationKind
 from utils.notifications import Message, notify
 
@@ -65,6 +66,8 @@ def rate_limit_take(*, user_id: int) -> bool:
     cache.add(key, 0, timeout=window + 5)
     try:
         count = cache.incr(key)
+    except CacheUnavailable:  # fails open: the daily quota, counted in the database, still caps the cost
+        return True
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=window + 5)
         count = 1
@@ -207,7 +210,8 @@ def chat_answer(*, question_id: int, emit: Emit = _no_emit, provider: Provider |
         return None
     hold = settings.AI_TIMEOUT * (settings.AI_MAX_RETRIES + 1) + 30
     lock = f"ai:answering:{question.pk}"
-    if not cache.add(lock, 1, timeout=hold):
+    # With the cache away the lock cannot be taken nor seen: answer here rather than wait for nobody.
+    if not cache.add(lock, 1, timeout=hold) and cache.get(lock) is not None:
         return _wait_for_answer(question, emit=emit, seconds=hold)
     try:
         return _answer(question, emit=emit, provider=provider or get_provider())

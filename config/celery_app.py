@@ -1,4 +1,4 @@
-"""The Celery app. Tasks subclass DjangoTask, so services enqueue with `delay_on_commit`."""
+"""The Celery app. Tasks subclass utils.celery_task.CampusTask, so services enqueue with `delay_on_commit`."""
 
 import os
 
@@ -6,6 +6,6 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
-app = Celery("campus", task_cls="celery.contrib.django.task:DjangoTask")
+app = Celery("campus", task_cls="utils.celery_task:CampusTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -63,7 +63,7 @@ def test_services_named_in_the_environment_are_the_ones_in_use():
     if os.environ.get("REDIS_URL"):
         from django.core.cache import cache
 
-        assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+        assert settings.CACHES["default"]["BACKEND"] == "utils.cache.ResilientRedisCache"
         cache.set("ci-probe", "ok", 10)
         assert cache.get("ci-probe") == "ok"
         assert settings.CELERY_BROKER_URL.startswith("redis://")

@@ -32,10 +32,17 @@ def channel_for(user_id: int) -> str:
     return f"{CHANNEL_PREFIX}{user_id}"
 
 
+# A Redis that does not answer must not hold a request (publish) or a stream opening for long.
+CONNECT_TIMEOUT = 0.5
+PUBLISH_TIMEOUT = 1.0
+
+
 def _redis():
     import redis
 
-    return redis.Redis.from_url(settings.REDIS_URL)
+    return redis.Redis.from_url(
+        settings.REDIS_URL, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=PUBLISH_TIMEOUT
+    )
 
 
 def publish_now(*, user_ids, event: str, data: dict | None = None) -> None:
@@ -45,10 +52,16 @@ def publish_now(*, user_ids, event: str, data: dict | None = None) -> None:
     payload = json.dumps({"event": event, "data": data or {}})
     if settings.REDIS_URL:
         client = _redis()
-        with client.pipeline(transaction=False) as pipe:
-            for user_id in user_ids:
-                pipe.publish(channel_for(user_id), payload)
-            pipe.execute()
+        try:
+            with client.pipeline(transaction=False) as pipe:
+                for user_id in user_ids:
+                    pipe.publish(channel_for(user_id), payload)
+                pipe.execute()
+        except (RedisError, OSError) as exc:
+            # The write this announces is saved: pages still show it at their next poll (every 60 s).
+            logger.warning("live: %s for %d user(s) not published, Redis unreachable: %s", event, len(user_ids), exc)
+        finally:
+            client.close()
     else:
         from utils.models import LiveEvent
 
@@ -85,7 +98,7 @@ class _RedisSubscription:
     async def open(self) -> None:
         import redis.asyncio
 
-        self.client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+        self.client = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=CONNECT_TIMEOUT)
         self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
         await self.pubsub.subscribe(self.channel)
 

@@ -1,6 +1,8 @@
 """Friendly error pages: a plain message and a way on, never a stack trace."""
 
+from django.http import HttpResponseServerError
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
@@ -19,7 +21,9 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
-    return render(request, "errors/500.html", status=500)
+    # Rendered without the request: its context processors read the session and the user, which may be
+    # what just failed (the database, a session store).
+    return HttpResponseServerError(render_to_string("errors/500.html"))
 
 
 @require_safe

@@ -18,8 +18,6 @@ CELERY_BEAT_SCHEDULER = "celery.beat:PersistentScheduler"
 TIMETABLE_WARM_KERNEL = env.bool("TIMETABLE_WARM_KERNEL", default=False)
 AXES_FAILURE_LIMIT = 5
 DEMO_TIMETABLE_SECONDS = env.float("DEMO_TIMETABLE_SECONDS", default=1.0)
-# Sessions in the database on every backend, so pinned query counts are the same with or without Redis.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # A file, not shared-cache memory: threads (live server, worker) then wait on SQLite's busy timeout
     # and WAL lets them read while another writes, as in `make run`, instead of failing "table is locked".
