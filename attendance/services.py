@@ -28,6 +28,51 @@ class Mark:
     minutes_late: int = 0
     note: str = ""
     understanding: int | None = None
+    #: The row as the page showed it when it was opened, as `row()` gives it (None: not known, e.g. a script).
+    #: With it, a save writes only what this person changed, and never undoes a mark made meanwhile.
+    was: tuple | None = None
+
+    def row(self) -> tuple:
+        """(status, minutes_late, note, understanding), as stored: minutes only when late, the note cut to 300."""
+        return (
+            self.status,
+            self.minutes_late if self.status == AttendanceStatus.LATE else 0,
+            self.note[:300],
+            self.understanding,
+        )
+
+
+@dataclass(frozen=True)
+class Clash:
+    """A student whose mark someone else changed while this person had the register open, and changed too."""
+
+    student_id: int
+    name: str
+    theirs: str  # the status stored now
+    by: str
+    at: datetime.datetime | None
+    yours: str
+
+    def __str__(self) -> str:
+        at = f" at {timezone.localtime(self.at):%H:%M}" if self.at else ""
+        return (
+            f"{self.by or 'Someone'} marked {self.name} {AttendanceStatus(self.theirs).label.lower()}{at} "
+            f"while you had the page open; you chose {AttendanceStatus(self.yours).label.lower()}."
+        )
+
+
+class RegisterClash(ValidationError):
+    """A save refused because it would overwrite marks made by someone else since the page was opened."""
+
+    def __init__(self, clashes: list[Clash]):
+        self.clashes = clashes
+        super().__init__(
+            [str(c) for c in clashes]
+            + [
+                "Nothing was saved. The register now shows the latest marks, with your changes kept: "
+                "check these students and save again."
+            ]
+        )
 
 
 def _check_in_force(entry, date: datetime.date) -> None:
@@ -199,16 +244,25 @@ def register_save(
         names = ", ".join(names.get(s, f"#{s}") for s in sorted(set(twice)))
         raise ValidationError(f"{names} appear(s) twice in this register. Nothing was saved.")
     the_class = roster(section=entry.section, subject=entry.subject, term=entry.term).order_by()
+    # pk -> (stored row or None, name, who marked it, when): a register never taken has no marks to compare
+    # with (only a save writes them), so the class alone; else each student's stored mark, in one query.
     if taken_before is None:
-        # A register never taken has no marks to compare with (only a save writes them): the class alone.
-        stored = dict.fromkeys(the_class.values_list("pk", flat=True), (None,))
+        stored = dict.fromkeys(the_class.values_list("pk", flat=True), (None, "", "", None))
     else:
-        # The class (enrolled students) with each one's stored mark, if any, in one query.
         stored = {
-            row[0]: row[1:]
-            for row in the_class.annotate(
+            pk: (None if status is None else (status, late, note, und), name, by, at)
+            for pk, name, status, late, note, und, by, at in the_class.annotate(
                 mark=FilteredRelation("attendance", condition=Q(attendance__session=session))
-            ).values_list("pk", "mark__status", "mark__minutes_late", "mark__note", "mark__understanding")
+            ).values_list(
+                "pk",
+                "user__full_name",
+                "mark__status",
+                "mark__minutes_late",
+                "mark__note",
+                "mark__understanding",
+                "mark__marked_by__full_name",
+                "mark__updated_at",
+            )
         }
     strangers = [m.student_id for m in marks if m.student_id not in stored]
     if strangers:
@@ -218,19 +272,11 @@ def register_save(
     for mark in marks:
         if mark.status not in STATUSES:
             raise ValidationError(f"'{mark.status}' is not a status.")
-    before = {pk: mark for pk, mark in stored.items() if mark[0] is not None}
-    rows = []  # only the marks that differ from what is stored are written
-    for m in marks:
-        row = (
-            m.status,
-            m.minutes_late if m.status == AttendanceStatus.LATE else 0,
-            m.note[:300],
-            m.understanding,
-        )
-        if before.get(m.student_id) != row:
-            rows.append((m.student_id, *row))
+    rows, clashes, final = _rows_to_write(marks, stored)
+    if clashes:
+        raise RegisterClash(clashes)
     _records_upsert(session=session, rows=rows, actor=actor, now=now)
-    changed = sum(1 for m in marks if m.student_id in before and before[m.student_id][0] != m.status)
+    changed = sum(1 for r in rows if stored[r[0]][0] is not None and stored[r[0]][0][0] != r[1])
     if topics or taken_before is not None:  # topics are only ever set here: a register never taken has none to clear
         session.topics.set(topics)
     summary = f"Marked {len(marks)}, changed {changed} · {entry.section} {entry.subject.code} {date:%d %b}"
@@ -242,7 +288,7 @@ def register_save(
         action="attendance.saved",
         obj=session,
         summary=summary,
-        changes={"absent": sum(1 for m in marks if m.status == AttendanceStatus.ABSENT)},
+        changes={"absent": sum(1 for status in final.values() if status == AttendanceStatus.ABSENT)},
     )
     alert_guardians = guardians_alerted_on_save(date)
     _after_save(session=session, alert_guardians=alert_guardians)
@@ -254,8 +300,32 @@ def register_save(
         # Absences and lateness the guardians were not told of because the save came after the window.
         "not_alerted": 0
         if alert_guardians
-        else sum(1 for m in marks if m.status in (AttendanceStatus.ABSENT, AttendanceStatus.LATE)),
+        else sum(1 for status in final.values() if status in (AttendanceStatus.ABSENT, AttendanceStatus.LATE)),
     }
+
+
+def _rows_to_write(marks: list[Mark], stored: dict) -> tuple[list[tuple], list[Clash], dict]:
+    """The marks to upsert, the clashes that refuse the save, and each student's status once saved.
+
+    A mark is written when it differs from what is stored. With `was` (what the page showed when it was
+    opened), a row someone else changed since then is theirs: kept when this person left it as shown (two
+    people marking different students both keep their marks), a clash when this person changed it too, to
+    something else. A row with no stored mark was never marked by anyone: writing it undoes nothing.
+    """
+    rows, clashes, final = [], [], {}
+    for m in marks:
+        row = m.row()
+        current, name, by, at = stored[m.student_id]
+        final[m.student_id] = row[0]
+        if m.was is not None and current is not None and current != m.was and row != current:
+            if row == m.was:  # not touched here: keep theirs
+                final[m.student_id] = current[0]
+            else:
+                clashes.append(Clash(m.student_id, name, current[0], by, at, row[0]))
+            continue
+        if current != row:
+            rows.append((m.student_id, *row))
+    return rows, clashes, final
 
 
 def _records_upsert(*, session: ClassSession, rows: list[tuple], actor: User, now) -> None:

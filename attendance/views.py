@@ -54,11 +54,8 @@ def _register_context(request, entry, date, form=None):
         }
         form = RegisterForm(initial=initial, topics=topics)
     rows = selectors.register_rows(entry=entry, date=date, session=session)
-    if form.is_bound:  # a refused save: show what was sent, not what is stored
-        data = form.data
-        for row in rows:
-            pk = row.student.pk
-            row.posted = {key: data.get(f"{key}-{pk}", "") for key in ("status", "late", "note", "und")}
+    if form.is_bound:
+        _rebase(form, rows)
     locked = bool(
         session
         and session.taken_at
@@ -82,6 +79,26 @@ def _register_context(request, entry, date, form=None):
             else []
         ),
     }
+
+
+def _rebase(form, rows) -> None:
+    """A refused save: show each row this person changed as they sent it, every other row as stored now.
+
+    The page then starts from the stored marks (its `was` values), so saving again writes only this
+    person's changes. A row someone else also changed meanwhile keeps its old starting point, so the next
+    save still reports it, unless this refusal has just reported it (the person has seen both marks).
+    """
+    data, reported = form.data, {c.student_id: c for c in getattr(form, "clashes", [])}
+    for row in rows:
+        pk = row.student.pk
+        posted = form.posted(pk)
+        current = row.stored_row()
+        row.clash = reported.get(pk)
+        if posted.was is not None and posted.row() == posted.was:
+            continue  # not changed here: show the stored mark
+        row.posted = {key: data.get(f"{key}-{pk}", "") for key in ("status", "late", "note", "und")}
+        if posted.was is not None and current not in (posted.was, posted.row()) and row.clash is None:
+            row.was_row = posted.was
 
 
 def _not_alerted_text(*, date: datetime.date, count: int) -> str:
@@ -117,6 +134,7 @@ def register(request, entry_id, date):
                     reason=form.cleaned_data["reason"],
                 )
             except ValidationError as exc:
+                form.clashes = getattr(exc, "clashes", [])
                 attach_errors(form, exc)
             else:
                 messages.success(request, f"Saved: {result['marked']} marked, {result['changed']} changed.")
