@@ -76,6 +76,22 @@ class RegisterForm(forms.Form):
         )
         return mark, problems
 
+    def session_was(self) -> tuple | None:
+        """The posted `was-session`: (understanding, notes, topic ids) as the page showed them; None if not sent."""
+        raw = self.data.get("was-session")
+        if raw is None:
+            return None
+        was = parse_session_was(raw)
+        if was is None:
+            raise forms.ValidationError(_("The register was changed in an unexpected way. Reload the page."))
+        return was
+
+    def posted_header(self) -> tuple:
+        """(understanding, notes, topic ids) as sent, read leniently (to show a refused register again)."""
+        understanding = to_int(self.data.get("understanding", ""), minimum=1, maximum=5)
+        topics = sorted({t for t in (to_id(v) for v in self.data.getlist("topics")) if t is not None})
+        return (understanding, self.data.get("notes", "").strip(), tuple(topics))
+
     def posted(self, sid: int) -> Mark:
         """The row sent for a student, whatever its problems (to show a refused register again)."""
         return self._mark(sid)[0]
@@ -84,6 +100,30 @@ class RegisterForm(forms.Form):
 def was_value(row: tuple) -> str:
     """The hidden `was-<student>` value of a register row: the row as shown, (status, late, note, understanding)."""
     return json.dumps(list(row), separators=(",", ":"))
+
+
+def session_was_value(understanding, notes: str, topic_ids) -> str:
+    """The hidden `was-session` value: the session's header as shown, (understanding, notes, topic ids)."""
+    return json.dumps([understanding, notes, sorted(topic_ids)], separators=(",", ":"))
+
+
+def parse_session_was(raw: str) -> tuple | None:
+    """A posted `was-session` value as (understanding, notes, topic ids), or None when it is not one."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(value, list) or len(value) != 3:
+        return None
+    understanding, notes, topics = value
+    if (
+        not (understanding is None or to_int(understanding, minimum=1, maximum=5) is not None)
+        or not isinstance(notes, str)
+        or not isinstance(topics, list)
+        or any(to_id(t) is None for t in topics)
+    ):
+        return None
+    return (understanding, notes, tuple(sorted({to_id(t) for t in topics})))
 
 
 def parse_was(raw: str) -> tuple | None:

@@ -64,10 +64,14 @@ class Clash:
 class RegisterClash(ValidationError):
     """A save refused because it would overwrite marks made by someone else since the page was opened."""
 
-    def __init__(self, clashes: list[Clash]):
-        self.clashes = clashes
+    def __init__(self, clashes: list[Clash], header: list[str] = ()):
+        self.clashes, self.header = clashes, list(header)
+        header_text = [
+            f"Someone else changed {' and '.join(self.header)} while you had the page open, differently from you."
+        ]
         super().__init__(
             [str(c) for c in clashes]
+            + (header_text if self.header else [])
             + [
                 "Nothing was saved. The register now shows the latest marks, with your changes kept: "
                 "check these students and save again."
@@ -148,34 +152,42 @@ def _session_locked(*, entry, date) -> ClassSession:
 
 
 def _register_session(
-    *, entry, date, actor, understanding, notes: str, now
+    *, entry, date, actor, understanding, notes: str, now, was: tuple | None = None
 ) -> tuple[ClassSession, datetime.datetime | None]:
     """The session of a register being saved, locked, with its header written: understanding, notes, and who
     first took it and when. Returns it with the time it was first taken before this save (None: this is the
     first). The checks that follow may still refuse the save: the transaction then rolls the header back.
+
+    With `was` (the understanding and notes the page showed when it was opened), a value someone else
+    changed since then is kept: the caller compares what is stored with what was sent to report a clash.
     """
     connection = connections[router.db_for_write(ClassSession)]
     header = {"understanding": understanding, "notes": notes, "taken_at": now, "taken_by": actor}
     if connection.vendor == "postgresql":
-        session = _session_upsert(connection, ClassSession(**_session_values(entry, date), **header), header=True)
+        session = ClassSession(**_session_values(entry, date), **header)
+        session = _session_upsert(connection, session, header=True, was=was)
         # The stored time is this save's own `now` only when the register had never been taken.
         return session, None if session.taken_at == now else session.taken_at
     session = _session_locked(entry=entry, date=date)
     taken_before = session.taken_at
-    session.understanding, session.notes = understanding, notes
+    if was is None or session.understanding == was[0]:
+        session.understanding = understanding
+    if was is None or session.notes == was[1]:
+        session.notes = notes
     if taken_before is None:
         session.taken_at, session.taken_by = now, actor
     session.save(update_fields=["understanding", "notes", "taken_at", "taken_by", "updated_at"])
     return session, taken_before
 
 
-def _session_upsert(connection, session: ClassSession, *, header: bool) -> ClassSession:
+def _session_upsert(connection, session: ClassSession, *, header: bool, was: tuple | None = None) -> ClassSession:
     """PostgreSQL: find or create the session and lock it in one statement (one round trip, not three).
 
     INSERT … ON CONFLICT DO UPDATE locks the row it finds, waits for a concurrent first save of the same
     register to commit, and RETURNING hands back the row as stored. With `header` the same statement writes
     a register's header on a session that exists: understanding, notes, and `taken_at`/`taken_by` only if it
-    was never taken; without, it only locks.
+    was never taken; without, it only locks. With `was` ((understanding, notes) as the page showed them), a
+    value stored since then by someone else is kept rather than overwritten.
     """
     meta, qn = ClassSession._meta, connection.ops.quote_name
 
@@ -188,7 +200,13 @@ def _session_upsert(connection, session: ClassSession, *, header: bool) -> Class
     table = qn(meta.db_table)
     if header:
         taken_at, taken_by = col("taken_at"), col("taken_by")
-        update = [f"{col(f)} = EXCLUDED.{col(f)}" for f in ("understanding", "notes", "updated_at")]
+        update = [
+            f"{col(f)} = CASE WHEN %s OR {table}.{col(f)} IS NOT DISTINCT FROM %s "
+            f"THEN EXCLUDED.{col(f)} ELSE {table}.{col(f)} END"
+            for f in ("understanding", "notes")
+        ]
+        params += [was is None, None if was is None else was[0], was is None, None if was is None else was[1]]
+        update.append(f"{col('updated_at')} = EXCLUDED.{col('updated_at')}")
         update += [
             f"{taken_at} = COALESCE({table}.{taken_at}, EXCLUDED.{taken_at})",
             f"{taken_by} = CASE WHEN {table}.{taken_at} IS NULL THEN EXCLUDED.{taken_by} ELSE {table}.{taken_by} END",
@@ -217,12 +235,18 @@ def register_save(
     understanding=None,
     notes: str = "",
     reason: str = "",
+    session_was: tuple | None = None,
 ) -> dict:
-    """Save a whole register as one bulk upsert; returns {"marked": n, "changed": m, "session": session}."""
+    """Save a whole register as one bulk upsert; returns {"marked": n, "changed": m, "session": session}.
+
+    `session_was` is (understanding, notes, topic ids) as the page showed them when it was opened: with it,
+    as with each mark's `was`, only what this person changed is written, and a change someone else made
+    meanwhile is kept, or, where this person changed the same thing differently, refuses the save.
+    """
     _check_date(entry, date)
     now = timezone.now()
     session, taken_before = _register_session(
-        entry=entry, date=date, actor=actor, understanding=understanding, notes=notes, now=now
+        entry=entry, date=date, actor=actor, understanding=understanding, notes=notes, now=now, was=session_was
     )
     _may_mark(actor=actor, entry=entry, session=session)
     if taken_before is not None:
@@ -273,12 +297,24 @@ def register_save(
         if mark.status not in STATUSES:
             raise ValidationError(f"'{mark.status}' is not a status.")
     rows, clashes, final = _rows_to_write(marks, stored)
-    if clashes:
-        raise RegisterClash(clashes)
+    header_clashes = _header_clashes(session, understanding=understanding, notes=notes, was=session_was)
+    topic_ids = {int(getattr(t, "pk", t)) for t in topics}
+    # Topics are only ever set here: a register never taken has none to read or clear.
+    current_topics = set(session.topics.values_list("pk", flat=True)) if taken_before is not None else set()
+    was_topics = None if session_was is None else set(session_was[2])
+    if was_topics is not None and current_topics != was_topics and topic_ids != current_topics:
+        if topic_ids == was_topics:
+            topic_ids = current_topics  # not changed here: keep theirs
+        else:
+            header_clashes.append("the topics covered")
+    if clashes or header_clashes:
+        raise RegisterClash(clashes, header_clashes)
     _records_upsert(session=session, rows=rows, actor=actor, now=now)
     changed = sum(1 for r in rows if stored[r[0]][0] is not None and stored[r[0]][0][0] != r[1])
-    if topics or taken_before is not None:  # topics are only ever set here: a register never taken has none to clear
-        session.topics.set(topics)
+    if current_topics - topic_ids:
+        session.topics.remove(*(current_topics - topic_ids))
+    if topic_ids - current_topics:
+        session.topics.add(*(topic_ids - current_topics))
     summary = f"Marked {len(marks)}, changed {changed} · {entry.section} {entry.subject.code} {date:%d %b}"
     if reason:
         summary += f" · reason: {reason[:100]}"
@@ -302,6 +338,22 @@ def register_save(
         if alert_guardians
         else sum(1 for status in final.values() if status in (AttendanceStatus.ABSENT, AttendanceStatus.LATE)),
     }
+
+
+def _header_clashes(session: ClassSession, *, understanding, notes: str, was: tuple | None) -> list[str]:
+    """What of the session's header this person changed while someone else changed it to something else.
+
+    The header write kept the other person's values (see _register_session): a value sent that differs both
+    from what the page showed and from what is stored now is one this save would lose.
+    """
+    if was is None:
+        return []
+    found = []
+    if understanding != was[0] and session.understanding != understanding:
+        found.append("how well the class followed")
+    if notes != was[1] and session.notes != notes:
+        found.append("the session notes")
+    return found
 
 
 def _rows_to_write(marks: list[Mark], stored: dict) -> tuple[list[tuple], list[Clash], dict]:

@@ -504,3 +504,35 @@ def test_two_people_changing_the_same_student_at_once_one_is_refused_nothing_is_
         winner = results.index(saved[0])
         expected = [["absent", "late", "present", "present"], ["excused", "present", "present", "absent"]][winner]
         assert stored_statuses(klass) == expected, run
+
+
+def test_a_stale_page_keeps_the_notes_topics_and_understanding_written_meanwhile(klass, admin_user):
+    from enrollment.tests.factories import TopicFactory
+
+    stacks = TopicFactory(subject=klass["subject"], order=1, title="Stacks")
+    blank = (None, "", ())
+    save(klass, marks=edits(klass))
+    save(klass, marks=edits(klass), notes="Covered stacks", topics=[stacks], understanding=4, session_was=blank)
+    save(klass, actor=admin_user, marks=edits(klass, s1="absent"), session_was=blank)
+    session = ClassSession.objects.get()
+    assert (session.notes, session.understanding, list(session.topics.all())) == ("Covered stacks", 4, [stacks])
+    assert stored_statuses(klass) == ["present", "absent", "present", "present"]
+
+
+@pytest.mark.parametrize("change", ["notes", "understanding", "topics"])
+def test_changing_the_header_someone_else_changed_meanwhile_is_refused(klass, admin_user, change):
+    from enrollment.tests.factories import TopicFactory
+
+    stacks = TopicFactory(subject=klass["subject"], order=1, title="Stacks")
+    queues = TopicFactory(subject=klass["subject"], order=2, title="Queues")
+    blank = (None, "", ())
+    save(klass, marks=edits(klass))
+    save(klass, marks=edits(klass), notes="Covered stacks", topics=[stacks], understanding=4, session_was=blank)
+    mine = {"notes": {"notes": "Quiz"}, "understanding": {"understanding": 2}, "topics": {"topics": [queues]}}[change]
+    with pytest.raises(ValidationError) as refused:
+        save(klass, actor=admin_user, marks=edits(klass, s1="absent"), session_was=blank, **mine)
+    what = {"notes": "the session notes", "understanding": "how well the class followed", "topics": "the topics"}
+    assert what[change] in " ".join(refused.value.messages)
+    session = ClassSession.objects.get()
+    assert (session.notes, session.understanding, list(session.topics.all())) == ("Covered stacks", 4, [stacks])
+    assert stored_statuses(klass) == ["present", "present", "present", "present"]

@@ -282,6 +282,11 @@ def page_form(html: str) -> dict:
         for key in ("late", "note"):
             data[f"{key}-{pk}"] = unescape(re.search(rf'name="{key}-{pk}"[^>]* value="([^"]*)"', html)[1])
         data[f"und-{pk}"] = ""
+    data["was-session"] = unescape(re.search(r'name="was-session" value="([^"]*)"', html)[1])
+    data["notes"] = unescape(re.search(r'<textarea name="notes"[^>]*>\n?(.*?)</textarea>', html, re.S)[1])
+    chosen = re.search(r'<select name="understanding".*?</select>', html, re.S)[0]
+    data["understanding"] = (re.search(r'value="(\d)" selected', chosen) or [None, ""])[1]
+    data["topics"] = re.findall(r'name="topics" value="(\d+)"[^>]* checked', html)
     return data
 
 
@@ -350,6 +355,32 @@ def test_a_save_refused_for_another_reason_still_reports_a_clash_next_time(clien
     response = client.post(register_url(klass), page_form(body) | {f"late-{s[1].pk}": "5"})
     assert response.status_code == 200 and "marked Asha Rao absent" in response.content.decode()
     assert AttendanceRecord.objects.get(student=s[0]).status == "absent"
+
+
+def test_session_notes_and_topics_written_meanwhile_survive_a_stale_page(client, klass, admin_user):
+    s = klass["students"]
+    topic = TopicFactory(subject=klass["subject"], order=1, title="Stacks")
+    teachers_page = open_register(client, klass, klass["teacher"])
+    admins_page = open_register(client, klass, admin_user)
+    assert (admins_page["notes"], admins_page["topics"]) == ("", [])
+    client.force_login(klass["teacher"])
+    client.post(register_url(klass), teachers_page | {"notes": "Covered stacks", "topics": [str(topic.pk)]})
+    client.force_login(admin_user)
+    response = client.post(register_url(klass), admins_page | {f"status-{s[1].pk}": "absent"})
+    assert response.status_code == 302
+    session = ClassSession.objects.get()
+    assert (session.notes, list(session.topics.all())) == ("Covered stacks", [topic])
+    # Changing the notes from the same stale page is refused, and the page then shows the stored notes.
+    response = client.post(register_url(klass), admins_page | {"notes": "Quiz"})
+    body = response.content.decode()
+    assert response.status_code == 200 and "Someone else changed the session notes" in body
+    assert ClassSession.objects.get().notes == "Covered stacks"
+    # The page kept the admin's notes; the topics the admin did not touch show as stored.
+    again = page_form(body)
+    assert (again["notes"], again["topics"]) == ("Quiz", [str(topic.pk)])
+    assert client.post(register_url(klass), again).status_code == 302
+    session = ClassSession.objects.get()
+    assert (session.notes, list(session.topics.all())) == ("Quiz", [topic])
 
 
 def test_the_date_must_be_a_day_of_the_lesson(client, klass):
