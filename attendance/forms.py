@@ -1,6 +1,7 @@
 """Reading a submitted register: shape only (the service checks the rules)."""
 
 import datetime
+import json
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -48,34 +49,112 @@ class RegisterForm(forms.Form):
             if sid is None:
                 problems.append(_("The register was changed in an unexpected way. Reload the page."))
                 continue
-            status = self.data.get(f"status-{sid}", AttendanceStatus.PRESENT)
-            late = to_int(self.data.get(f"late-{sid}", "") or "0", maximum=600)
-            understanding = self.data.get(f"und-{sid}", "")
-            if late is None:
-                problems.append(_("Minutes late must be a whole number from 0 to 600."))
-                late = 0
-            note = self.data.get(f"note-{sid}", "")
-            if len(note) > NOTE_MAX_LENGTH:
-                # Refused, not cut: a note that loses its end can say the opposite of what was meant.
-                problems.append(_("A student's note holds at most %(n)d characters.") % {"n": NOTE_MAX_LENGTH})
-                note = ""
-            if understanding and understanding not in {"1", "2", "3", "4", "5"}:
-                problems.append(_("A student's understanding is rated 1 to 5."))
-                understanding = ""
-            marks.append(
-                Mark(
-                    student_id=sid,
-                    status=status,
-                    minutes_late=late,
-                    note=note,
-                    understanding=int(understanding) if understanding else None,
-                )
-            )
+            mark, row_problems = self._mark(sid)
+            problems += row_problems
+            marks.append(mark)
         if problems:
             raise forms.ValidationError(sorted(set(problems)))
         if not marks:
             raise forms.ValidationError(_("There is nobody to mark in this register."))
         return marks
+
+    def _mark(self, sid: int) -> tuple[Mark, list]:
+        problems = []
+        status = self.data.get(f"status-{sid}", AttendanceStatus.PRESENT)
+        late = to_int(self.data.get(f"late-{sid}", "") or "0", maximum=600)
+        understanding = self.data.get(f"und-{sid}", "")
+        if late is None:
+            problems.append(_("Minutes late must be a whole number from 0 to 600."))
+            late = 0
+        if understanding and understanding not in {"1", "2", "3", "4", "5"}:
+            problems.append(_("A student's understanding is rated 1 to 5."))
+            understanding = ""
+        note = self.data.get(f"note-{sid}", "")
+        if len(note) > NOTE_MAX_LENGTH:
+            # Refused, not cut: a note that loses its end can say the opposite of what was meant.
+            problems.append(_("A student's note holds at most %(n)d characters.") % {"n": NOTE_MAX_LENGTH})
+            note = ""
+        was = self.data.get(f"was-{sid}")
+        was_row = parse_was(was) if was is not None else None
+        if was is not None and was_row is None:
+            problems.append(_("The register was changed in an unexpected way. Reload the page."))
+        mark = Mark(
+            student_id=sid,
+            status=status,
+            minutes_late=late,
+            note=note,
+            understanding=int(understanding) if understanding else None,
+            was=was_row,
+        )
+        return mark, problems
+
+    def session_was(self) -> tuple | None:
+        """The posted `was-session`: (understanding, notes, topic ids) as the page showed them; None if not sent."""
+        raw = self.data.get("was-session")
+        if raw is None:
+            return None
+        was = parse_session_was(raw)
+        if was is None:
+            raise forms.ValidationError(_("The register was changed in an unexpected way. Reload the page."))
+        return was
+
+    def posted_header(self) -> tuple:
+        """(understanding, notes, topic ids) as sent, read leniently (to show a refused register again)."""
+        understanding = to_int(self.data.get("understanding", ""), minimum=1, maximum=5)
+        topics = sorted({t for t in (to_id(v) for v in self.data.getlist("topics")) if t is not None})
+        return (understanding, self.data.get("notes", "").strip(), tuple(topics))
+
+    def posted(self, sid: int) -> Mark:
+        """The row sent for a student, whatever its problems (to show a refused register again)."""
+        return self._mark(sid)[0]
+
+
+def was_value(row: tuple) -> str:
+    """The hidden `was-<student>` value of a register row: the row as shown, (status, late, note, understanding)."""
+    return json.dumps(list(row), separators=(",", ":"))
+
+
+def session_was_value(understanding, notes: str, topic_ids) -> str:
+    """The hidden `was-session` value: the session's header as shown, (understanding, notes, topic ids)."""
+    return json.dumps([understanding, notes, sorted(topic_ids)], separators=(",", ":"))
+
+
+def parse_session_was(raw: str) -> tuple | None:
+    """A posted `was-session` value as (understanding, notes, topic ids), or None when it is not one."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(value, list) or len(value) != 3:
+        return None
+    understanding, notes, topics = value
+    if (
+        not (understanding is None or to_int(understanding, minimum=1, maximum=5) is not None)
+        or not isinstance(notes, str)
+        or not isinstance(topics, list)
+        or any(to_id(t) is None for t in topics)
+    ):
+        return None
+    return (understanding, notes, tuple(sorted({to_id(t) for t in topics})))
+
+
+def parse_was(raw: str) -> tuple | None:
+    """A posted `was-<student>` value as Mark.row() gives it, or None when it is not one."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(value, list) or len(value) != 4:
+        return None
+    status, late, note, understanding = value
+    if (
+        status not in AttendanceStatus.values
+        or to_int(late, maximum=600) is None
+        or not isinstance(note, str)
+        or not (understanding is None or to_int(understanding, minimum=1, maximum=5) is not None)
+    ):
+        return None
+    return Mark(student_id=0, status=status, minutes_late=late, note=note, understanding=understanding).row()
 
 
 class LeaveForm(forms.Form):

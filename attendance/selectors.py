@@ -54,6 +54,23 @@ class RegisterRow:
     on_leave: bool
     #: What was sent for this row when a save was refused: shown again so nothing has to be re-entered.
     posted: dict | None = None
+    #: The row the page posts back as its starting point (`was-<student>`); None: the stored one.
+    was_row: tuple | None = None
+    #: Someone else's mark this person's refused save would have overwritten (attendance.services.Clash).
+    clash: object = None
+
+    def stored_row(self) -> tuple:
+        """The row as stored, (status, minutes late, note, understanding); an unmarked student as shown."""
+        if self.record is not None:
+            r = self.record
+            return (r.status, r.minutes_late, r.note, r.understanding)
+        return (AttendanceStatus.EXCUSED if self.on_leave else AttendanceStatus.PRESENT, 0, "", None)
+
+    @property
+    def was(self) -> str:
+        from attendance.forms import was_value
+
+        return was_value(self.was_row or self.stored_row())
 
     @property
     def status(self) -> str:

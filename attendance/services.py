@@ -28,6 +28,55 @@ class Mark:
     minutes_late: int = 0
     note: str = ""
     understanding: int | None = None
+    #: The row as the page showed it when it was opened, as `row()` gives it (None: not known, e.g. a script).
+    #: With it, a save writes only what this person changed, and never undoes a mark made meanwhile.
+    was: tuple | None = None
+
+    def row(self) -> tuple:
+        """(status, minutes_late, note, understanding), as stored: minutes only when late, the note cut to 300."""
+        return (
+            self.status,
+            self.minutes_late if self.status == AttendanceStatus.LATE else 0,
+            self.note[:300],
+            self.understanding,
+        )
+
+
+@dataclass(frozen=True)
+class Clash:
+    """A student whose mark someone else changed while this person had the register open, and changed too."""
+
+    student_id: int
+    name: str
+    theirs: str  # the status stored now
+    by: str
+    at: datetime.datetime | None
+    yours: str
+
+    def __str__(self) -> str:
+        at = f" at {timezone.localtime(self.at):%H:%M}" if self.at else ""
+        return (
+            f"{self.by or 'Someone'} marked {self.name} {AttendanceStatus(self.theirs).label.lower()}{at} "
+            f"while you had the page open; you chose {AttendanceStatus(self.yours).label.lower()}."
+        )
+
+
+class RegisterClash(ValidationError):
+    """A save refused because it would overwrite marks made by someone else since the page was opened."""
+
+    def __init__(self, clashes: list[Clash], header: list[str] = ()):
+        self.clashes, self.header = clashes, list(header)
+        header_text = [
+            f"Someone else changed {' and '.join(self.header)} while you had the page open, differently from you."
+        ]
+        super().__init__(
+            [str(c) for c in clashes]
+            + (header_text if self.header else [])
+            + [
+                "Nothing was saved. The register now shows the latest marks, with your changes kept: "
+                "check these students and save again."
+            ]
+        )
 
 
 def _check_in_force(entry, date: datetime.date) -> None:
@@ -103,34 +152,42 @@ def _session_locked(*, entry, date) -> ClassSession:
 
 
 def _register_session(
-    *, entry, date, actor, understanding, notes: str, now
+    *, entry, date, actor, understanding, notes: str, now, was: tuple | None = None
 ) -> tuple[ClassSession, datetime.datetime | None]:
     """The session of a register being saved, locked, with its header written: understanding, notes, and who
     first took it and when. Returns it with the time it was first taken before this save (None: this is the
     first). The checks that follow may still refuse the save: the transaction then rolls the header back.
+
+    With `was` (the understanding and notes the page showed when it was opened), a value someone else
+    changed since then is kept: the caller compares what is stored with what was sent to report a clash.
     """
     connection = connections[router.db_for_write(ClassSession)]
     header = {"understanding": understanding, "notes": notes, "taken_at": now, "taken_by": actor}
     if connection.vendor == "postgresql":
-        session = _session_upsert(connection, ClassSession(**_session_values(entry, date), **header), header=True)
+        session = ClassSession(**_session_values(entry, date), **header)
+        session = _session_upsert(connection, session, header=True, was=was)
         # The stored time is this save's own `now` only when the register had never been taken.
         return session, None if session.taken_at == now else session.taken_at
     session = _session_locked(entry=entry, date=date)
     taken_before = session.taken_at
-    session.understanding, session.notes = understanding, notes
+    if was is None or session.understanding == was[0]:
+        session.understanding = understanding
+    if was is None or session.notes == was[1]:
+        session.notes = notes
     if taken_before is None:
         session.taken_at, session.taken_by = now, actor
     session.save(update_fields=["understanding", "notes", "taken_at", "taken_by", "updated_at"])
     return session, taken_before
 
 
-def _session_upsert(connection, session: ClassSession, *, header: bool) -> ClassSession:
+def _session_upsert(connection, session: ClassSession, *, header: bool, was: tuple | None = None) -> ClassSession:
     """PostgreSQL: find or create the session and lock it in one statement (one round trip, not three).
 
     INSERT … ON CONFLICT DO UPDATE locks the row it finds, waits for a concurrent first save of the same
     register to commit, and RETURNING hands back the row as stored. With `header` the same statement writes
     a register's header on a session that exists: understanding, notes, and `taken_at`/`taken_by` only if it
-    was never taken; without, it only locks.
+    was never taken; without, it only locks. With `was` ((understanding, notes) as the page showed them), a
+    value stored since then by someone else is kept rather than overwritten.
     """
     meta, qn = ClassSession._meta, connection.ops.quote_name
 
@@ -143,7 +200,13 @@ def _session_upsert(connection, session: ClassSession, *, header: bool) -> Class
     table = qn(meta.db_table)
     if header:
         taken_at, taken_by = col("taken_at"), col("taken_by")
-        update = [f"{col(f)} = EXCLUDED.{col(f)}" for f in ("understanding", "notes", "updated_at")]
+        update = [
+            f"{col(f)} = CASE WHEN %s OR {table}.{col(f)} IS NOT DISTINCT FROM %s "
+            f"THEN EXCLUDED.{col(f)} ELSE {table}.{col(f)} END"
+            for f in ("understanding", "notes")
+        ]
+        params += [was is None, None if was is None else was[0], was is None, None if was is None else was[1]]
+        update.append(f"{col('updated_at')} = EXCLUDED.{col('updated_at')}")
         update += [
             f"{taken_at} = COALESCE({table}.{taken_at}, EXCLUDED.{taken_at})",
             f"{taken_by} = CASE WHEN {table}.{taken_at} IS NULL THEN EXCLUDED.{taken_by} ELSE {table}.{taken_by} END",
@@ -181,13 +244,19 @@ def register_save(
     understanding=None,
     notes: str = "",
     reason: str = "",
+    session_was: tuple | None = None,
 ) -> dict:
-    """Save a whole register as one bulk upsert; returns {"marked": n, "changed": m, "session": session}."""
+    """Save a whole register as one bulk upsert; returns {"marked": n, "changed": m, "session": session}.
+
+    `session_was` is (understanding, notes, topic ids) as the page showed them when it was opened: with it,
+    as with each mark's `was`, only what this person changed is written, and a change someone else made
+    meanwhile is kept, or, where this person changed the same thing differently, refuses the save.
+    """
     _check_date(entry, date)
     _check_text_lengths(notes=notes, marks=marks)
     now = timezone.now()
     session, taken_before = _register_session(
-        entry=entry, date=date, actor=actor, understanding=understanding, notes=notes, now=now
+        entry=entry, date=date, actor=actor, understanding=understanding, notes=notes, now=now, was=session_was
     )
     _may_mark(actor=actor, entry=entry, session=session)
     if taken_before is not None:
@@ -209,16 +278,25 @@ def register_save(
         names = ", ".join(names.get(s, f"#{s}") for s in sorted(set(twice)))
         raise ValidationError(f"{names} appear(s) twice in this register. Nothing was saved.")
     the_class = roster(section=entry.section, subject=entry.subject, term=entry.term).order_by()
+    # pk -> (stored row or None, name, who marked it, when): a register never taken has no marks to compare
+    # with (only a save writes them), so the class alone; else each student's stored mark, in one query.
     if taken_before is None:
-        # A register never taken has no marks to compare with (only a save writes them): the class alone.
-        stored = dict.fromkeys(the_class.values_list("pk", flat=True), (None,))
+        stored = dict.fromkeys(the_class.values_list("pk", flat=True), (None, "", "", None))
     else:
-        # The class (enrolled students) with each one's stored mark, if any, in one query.
         stored = {
-            row[0]: row[1:]
-            for row in the_class.annotate(
+            pk: (None if status is None else (status, late, note, und), name, by, at)
+            for pk, name, status, late, note, und, by, at in the_class.annotate(
                 mark=FilteredRelation("attendance", condition=Q(attendance__session=session))
-            ).values_list("pk", "mark__status", "mark__minutes_late", "mark__note", "mark__understanding")
+            ).values_list(
+                "pk",
+                "user__full_name",
+                "mark__status",
+                "mark__minutes_late",
+                "mark__note",
+                "mark__understanding",
+                "mark__marked_by__full_name",
+                "mark__updated_at",
+            )
         }
     strangers = [m.student_id for m in marks if m.student_id not in stored]
     if strangers:
@@ -228,21 +306,25 @@ def register_save(
     for mark in marks:
         if mark.status not in STATUSES:
             raise ValidationError(f"'{mark.status}' is not a status.")
-    before = {pk: mark for pk, mark in stored.items() if mark[0] is not None}
-    rows = []  # only the marks that differ from what is stored are written
-    for m in marks:
-        row = (
-            m.status,
-            m.minutes_late if m.status == AttendanceStatus.LATE else 0,
-            m.note,
-            m.understanding,
-        )
-        if before.get(m.student_id) != row:
-            rows.append((m.student_id, *row))
+    rows, clashes, final = _rows_to_write(marks, stored)
+    header_clashes = _header_clashes(session, understanding=understanding, notes=notes, was=session_was)
+    topic_ids = {int(getattr(t, "pk", t)) for t in topics}
+    # Topics are only ever set here: a register never taken has none to read or clear.
+    current_topics = set(session.topics.values_list("pk", flat=True)) if taken_before is not None else set()
+    was_topics = None if session_was is None else set(session_was[2])
+    if was_topics is not None and current_topics != was_topics and topic_ids != current_topics:
+        if topic_ids == was_topics:
+            topic_ids = current_topics  # not changed here: keep theirs
+        else:
+            header_clashes.append("the topics covered")
+    if clashes or header_clashes:
+        raise RegisterClash(clashes, header_clashes)
     _records_upsert(session=session, rows=rows, actor=actor, now=now)
-    changed = sum(1 for m in marks if m.student_id in before and before[m.student_id][0] != m.status)
-    if topics or taken_before is not None:  # topics are only ever set here: a register never taken has none to clear
-        session.topics.set(topics)
+    changed = sum(1 for r in rows if stored[r[0]][0] is not None and stored[r[0]][0][0] != r[1])
+    if current_topics - topic_ids:
+        session.topics.remove(*(current_topics - topic_ids))
+    if topic_ids - current_topics:
+        session.topics.add(*(topic_ids - current_topics))
     summary = f"Marked {len(marks)}, changed {changed} · {entry.section} {entry.subject.code} {date:%d %b}"
     if reason:
         summary += f" · reason: {reason[:100]}"
@@ -252,7 +334,7 @@ def register_save(
         action="attendance.saved",
         obj=session,
         summary=summary,
-        changes={"absent": sum(1 for m in marks if m.status == AttendanceStatus.ABSENT)},
+        changes={"absent": sum(1 for status in final.values() if status == AttendanceStatus.ABSENT)},
     )
     alert_guardians = guardians_alerted_on_save(date)
     _after_save(session=session, alert_guardians=alert_guardians)
@@ -264,8 +346,48 @@ def register_save(
         # Absences and lateness the guardians were not told of because the save came after the window.
         "not_alerted": 0
         if alert_guardians
-        else sum(1 for m in marks if m.status in (AttendanceStatus.ABSENT, AttendanceStatus.LATE)),
+        else sum(1 for status in final.values() if status in (AttendanceStatus.ABSENT, AttendanceStatus.LATE)),
     }
+
+
+def _header_clashes(session: ClassSession, *, understanding, notes: str, was: tuple | None) -> list[str]:
+    """What of the session's header this person changed while someone else changed it to something else.
+
+    The header write kept the other person's values (see _register_session): a value sent that differs both
+    from what the page showed and from what is stored now is one this save would lose.
+    """
+    if was is None:
+        return []
+    found = []
+    if understanding != was[0] and session.understanding != understanding:
+        found.append("how well the class followed")
+    if notes != was[1] and session.notes != notes:
+        found.append("the session notes")
+    return found
+
+
+def _rows_to_write(marks: list[Mark], stored: dict) -> tuple[list[tuple], list[Clash], dict]:
+    """The marks to upsert, the clashes that refuse the save, and each student's status once saved.
+
+    A mark is written when it differs from what is stored. With `was` (what the page showed when it was
+    opened), a row someone else changed since then is theirs: kept when this person left it as shown (two
+    people marking different students both keep their marks), a clash when this person changed it too, to
+    something else. A row with no stored mark was never marked by anyone: writing it undoes nothing.
+    """
+    rows, clashes, final = [], [], {}
+    for m in marks:
+        row = m.row()
+        current, name, by, at = stored[m.student_id]
+        final[m.student_id] = row[0]
+        if m.was is not None and current is not None and current != m.was and row != current:
+            if row == m.was:  # not touched here: keep theirs
+                final[m.student_id] = current[0]
+            else:
+                clashes.append(Clash(m.student_id, name, current[0], by, at, row[0]))
+            continue
+        if current != row:
+            rows.append((m.student_id, *row))
+    return rows, clashes, final
 
 
 def _records_upsert(*, session: ClassSession, rows: list[tuple], actor: User, now) -> None:

@@ -13,7 +13,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Role, StudentProfile, TeacherProfile
 from attendance import charts, exports, reports, selectors, services
-from attendance.forms import AdminReportForm, LeaveForm, RegisterForm, StudentReportForm, TeacherReportForm
+from attendance.forms import (
+    AdminReportForm,
+    LeaveForm,
+    RegisterForm,
+    StudentReportForm,
+    TeacherReportForm,
+    parse_session_was,
+    session_was_value,
+)
 from attendance.models import AttendanceStatus
 from utils.forms import attach_errors
 from utils.params import parse_choice, parse_date, parse_id, to_date, to_id
@@ -54,11 +62,15 @@ def _register_context(request, entry, date, form=None):
         }
         form = RegisterForm(initial=initial, topics=topics)
     rows = selectors.register_rows(entry=entry, date=date, session=session)
-    if form.is_bound:  # a refused save: show what was sent, not what is stored
-        data = form.data
-        for row in rows:
-            pk = row.student.pk
-            row.posted = {key: data.get(f"{key}-{pk}", "") for key in ("status", "late", "note", "und")}
+    header = (
+        (session.understanding, session.notes, tuple(sorted(t.pk for t in session.topics.all())))
+        if session
+        else (None, "", ())
+    )
+    header_was = header
+    if form.is_bound:
+        _rebase(form, rows)
+        header_was = _rebase_header(form, header)
     locked = bool(
         session
         and session.taken_at
@@ -74,6 +86,7 @@ def _register_context(request, entry, date, form=None):
         "lock_hours": settings.ATTENDANCE_LOCK_HOURS,
         "rows": rows,
         "form": form,
+        "session_was": session_was_value(*header_was),
         "statuses": AttendanceStatus.choices,
         "counts": {s: sum(1 for r in rows if r.status == s) for s in AttendanceStatus.values},
         "teachers": (
@@ -82,6 +95,48 @@ def _register_context(request, entry, date, form=None):
             else []
         ),
     }
+
+
+def _rebase(form, rows) -> None:
+    """A refused save: show each row this person changed as they sent it, every other row as stored now.
+
+    The page then starts from the stored marks (its `was` values), so saving again writes only this
+    person's changes. A row someone else also changed meanwhile keeps its old starting point, so the next
+    save still reports it, unless this refusal has just reported it (the person has seen both marks).
+    """
+    data, reported = form.data, {c.student_id: c for c in getattr(form, "clashes", [])}
+    for row in rows:
+        pk = row.student.pk
+        posted = form.posted(pk)
+        current = row.stored_row()
+        row.clash = reported.get(pk)
+        if posted.was is not None and posted.row() == posted.was:
+            continue  # not changed here: show the stored mark
+        row.posted = {key: data.get(f"{key}-{pk}", "") for key in ("status", "late", "note", "und")}
+        if posted.was is not None and current not in (posted.was, posted.row()) and row.clash is None:
+            row.was_row = posted.was
+
+
+def _rebase_header(form, current: tuple) -> tuple:
+    """The session's header after a refused save, as _rebase does the rows; returns the `was-session` to post.
+
+    A part this person left as shown (understanding, notes, topics) shows what is stored now.
+    """
+    was = parse_session_was(form.data.get("was-session", "") or "")
+    if was is None:
+        return current
+    posted, reported = form.posted_header(), bool(getattr(form, "header_clashes", []))
+    data, shown_was = form.data.copy(), list(current)
+    for i, key in enumerate(("understanding", "notes", "topics")):
+        if posted[i] == was[i]:  # not changed here: show the stored value
+            if key == "topics":
+                data.setlist(key, [str(t) for t in current[i]])
+            else:
+                data[key] = "" if current[i] is None else str(current[i])
+        elif current[i] not in (was[i], posted[i]) and not reported:
+            shown_was[i] = was[i]  # a clash not reported yet: the next save reports it
+    form.data = data
+    return tuple(shown_was)
 
 
 def _not_alerted_text(*, date: datetime.date, count: int) -> str:
@@ -106,6 +161,7 @@ def register(request, entry_id, date):
         if form.is_valid():
             try:
                 marks = form.marks()
+                session_was = form.session_was()
                 result = services.register_save(
                     entry=entry,
                     date=date,
@@ -115,8 +171,10 @@ def register(request, entry_id, date):
                     understanding=form.cleaned_data["understanding"],
                     notes=form.cleaned_data["notes"],
                     reason=form.cleaned_data["reason"],
+                    session_was=session_was,
                 )
             except ValidationError as exc:
+                form.clashes, form.header_clashes = getattr(exc, "clashes", []), getattr(exc, "header", [])
                 attach_errors(form, exc)
             else:
                 messages.success(request, f"Saved: {result['marked']} marked, {result['changed']} changed.")

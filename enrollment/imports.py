@@ -7,9 +7,9 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Invitation, Role, StudentProfile, User
-from enrollment.models import ClassSection, Enrollment, Programme, Subject
+from enrollment.models import ClassSection, Programme, Subject
 from enrollment.rules import EligibilityIndex
-from utils.csvfiles import Report, read_rows, refuse_if_rejected
+from utils.csvfiles import Report, RowsRefused, read_rows, refuse_if_rejected
 from utils.text import model_max_length
 
 STUDENT_COLUMNS = ["full_name", "email", "roll_number", "section"]
@@ -147,23 +147,24 @@ def enrollments_import_csv(*, term, content: str, actor, apply: bool) -> Report:
     if apply:
         refuse_if_rejected(report)
         from audit.services import audit_record
+        from enrollment.services import enrolments_apply
 
         with transaction.atomic():
-            existing = {
-                (e.student_id, e.subject_id): e
-                for e in Enrollment.objects.filter(term=term, student_id__in=[r.result[0].pk for r in rows])
-            }
-            new, revived = [], []
-            for row in rows:
-                student, subject = row.result
-                if (student.pk, subject.pk) in existing:
-                    revived.append(existing[(student.pk, subject.pk)].pk)
-                else:
-                    new.append(
-                        Enrollment(institute=institute, student=student, subject=subject, term=term, enrolled_by=actor)
-                    )
-            Enrollment.objects.bulk_create(new)
-            Enrollment.objects.filter(pk__in=revived).update(status="active", enrolled_by=actor)
+            # The checks above ran without a lock (a dry run must not hold one): the locked core checks every
+            # row again, capacity included, against the database as it is now, and another import or an
+            # enrolment that took the last places meanwhile refuses the rows it affects, and so the file.
+            result = enrolments_apply(
+                term=term,
+                actor=actor,
+                students=[row.result[0] for row in rows],
+                subjects=Subject.objects.filter(pk__in={row.result[1].pk for row in rows}),
+                pairs=[(row.result[0], row.result[1].pk) for row in rows],
+            )
+            if result["refused"]:
+                by_pair = {(row.result[0].pk, row.result[1].pk): row for row in rows}
+                for student, subject, problems in result["refused"]:
+                    by_pair[(student.pk, subject.pk)].errors += problems
+                raise RowsRefused(report)
             audit_record(
                 institute=institute,
                 actor=actor,

@@ -5,6 +5,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import ProtectedError
 from django.forms.models import model_to_dict
 from django.urls import reverse
+from django.utils import timezone
 
 from audit.services import audit_record
 from enrollment.catalogue import Kind
@@ -86,32 +87,75 @@ def _enrol_audit(*, institute, actor, action, obj, summary):
     audit_record(institute=institute, actor=actor, action=action, obj=obj, summary=summary)
 
 
-def enrollment_create(*, student, subject, term, actor, self_service: bool = False):
-    """Enrol one student in one subject for a term, or raise a ValidationError that says why not."""
+def enrolments_apply(*, term, actor, students, subjects, pairs=None, keep_active: bool = False) -> dict:
+    """The one core every enrolment goes through (one student, a section, a registration, a CSV file).
+
+    `subjects` is a queryset of the subjects concerned; `pairs` the (student, subject pk) wanted, or None for
+    every student in every one of those subjects. The subjects are locked first, always in pk order, so two
+    enrolments into overlapping subjects queue behind each other instead of deadlocking; every rule,
+    capacity included, is then checked against the database as it is once the lock is held, so two
+    enrolments at once cannot both take a subject's last place. With `keep_active`, a student already
+    enrolled is left alone rather than refused. Returns {"enrolments": [...], "refused": [(student, subject,
+    problems)], "subjects": [...by code]}. Runs in the caller's transaction (which holds the locks to its end).
+    """
     from enrollment.models import Enrollment, EnrollmentStatus, Subject
     from enrollment.rules import EligibilityIndex
+
+    with transaction.atomic(savepoint=False):
+        locked = list(subjects.select_for_update(of=("self",)).select_related("programme").order_by("pk"))
+        by_pk = {s.pk: s for s in locked}
+        by_code = sorted(locked, key=lambda s: s.code)
+        if pairs is None:
+            pairs = [(student, subject.pk) for student in students for subject in by_code]
+        index = EligibilityIndex(term=term, students=students, subjects=locked)
+        new, revived, refused = [], [], []
+        for student, subject_id in pairs:
+            subject = by_pk.get(subject_id)
+            if subject is None:  # deleted since the caller read it: only a CSV file names subjects this way
+                refused.append((student, Subject(pk=subject_id), ["This subject no longer exists."]))
+                continue
+            problems = index.problems(student=student, subject=subject)
+            existing = index.existing.get((student.pk, subject.pk))
+            if problems:
+                if not (keep_active and existing is not None and existing.status == EnrollmentStatus.ACTIVE):
+                    refused.append((student, subject, problems))
+                continue
+            if existing is not None:  # withdrawn earlier: enrol again
+                existing.status, existing.enrolled_by = EnrollmentStatus.ACTIVE, actor
+                revived.append(existing)
+            else:
+                new.append(
+                    Enrollment(
+                        institute_id=term.institute_id, student=student, subject=subject, term=term, enrolled_by=actor
+                    )
+                )
+            index.book(student=student, subject=subject)
+        Enrollment.objects.bulk_create(new)
+        Enrollment.objects.filter(pk__in=[e.pk for e in revived]).update(
+            status=EnrollmentStatus.ACTIVE, enrolled_by=actor, updated_at=timezone.now()
+        )
+    return {"enrolments": new + revived, "refused": refused, "subjects": by_code}
+
+
+def enrollment_create(*, student, subject, term, actor, self_service: bool = False):
+    """Enrol one student in one subject for a term, or raise a ValidationError that says why not."""
+    from enrollment.models import Subject
 
     if len({student.institute_id, subject.institute_id, term.institute_id}) != 1:
         raise ValidationError("Student, subject and term must belong to the same institute.")
     if self_service and not student.institute.self_enrollment_open:
         raise ValidationError("Your school enrols students through the office. Ask them to enrol you.")
     with transaction.atomic():
-        # Lock the subject so two enrolments cannot both take its last place.
-        subject = Subject.objects.select_for_update(of=("self",)).select_related("programme").get(pk=subject.pk)
-        index = EligibilityIndex(term=term, students=[student], subjects=[subject])
-        problems = index.problems(student=student, subject=subject)
-        if problems:
-            raise ValidationError(problems)
-        existing = index.existing.get((student.pk, subject.pk))
-        if existing is not None:  # withdrawn earlier: enrol again
-            existing.status = EnrollmentStatus.ACTIVE
-            existing.enrolled_by = actor
-            existing.save(update_fields=["status", "enrolled_by", "updated_at"])
-            enrollment = existing
-        else:
-            enrollment = Enrollment.objects.create(
-                institute=student.institute, student=student, subject=subject, term=term, enrolled_by=actor
-            )
+        result = enrolments_apply(
+            term=term,
+            actor=actor,
+            students=[student],
+            subjects=Subject.objects.filter(pk=subject.pk),
+            pairs=[(student, subject.pk)],
+        )
+        if result["refused"]:
+            raise ValidationError(result["refused"][0][2])
+        enrollment = result["enrolments"][0]
         _enrol_audit(
             institute=student.institute,
             actor=actor,
@@ -146,44 +190,21 @@ def enrollment_withdraw(*, enrollment, actor):
 def students_enrol_in_section_subjects(*, students, section, term, actor) -> dict:
     """Enrol students in every subject of the section's course and year for a term: set-based, all rules applied.
 
-    The one core of "enrol a section" and of registration: capacity, prerequisites and duplicates are
-    checked by the same EligibilityIndex. A subject a student is already actively enrolled in is left
-    alone (not refused); every other refusal comes back with its reasons.
+    "Enrol a section" and registration, through the locked core (`enrolments_apply`): capacity, prerequisites
+    and duplicates are checked by the same EligibilityIndex. A subject a student is already actively enrolled
+    in is left alone (not refused); every other refusal comes back with its reasons. The callers' transaction
+    (a section, a registration) is the unit that succeeds or fails.
     """
-    from enrollment.models import Enrollment, EnrollmentStatus, Subject
-    from enrollment.rules import EligibilityIndex
+    from enrollment.models import Subject
 
-    # No savepoint: the callers' transaction (a section, a registration) is the unit that succeeds or fails.
-    with transaction.atomic(savepoint=False):
-        # Lock the subjects so two enrolments (two registrations at once) cannot both take a last place.
-        subjects = list(
-            Subject.objects.select_for_update(of=("self",))
-            .filter(programme_id=section.programme_id, year=section.year)
-            .select_related("programme")
-            .order_by("code")
-        )
-        index = EligibilityIndex(term=term, students=students, subjects=subjects)
-        new, revived, refused = [], [], []
-        for student in students:
-            for subject in subjects:
-                problems = index.problems(student=student, subject=subject)
-                existing = index.existing.get((student.pk, subject.pk))
-                if problems:
-                    if not (existing is not None and existing.status == EnrollmentStatus.ACTIVE):
-                        refused.append((student, subject, problems))
-                    continue
-                if existing is not None:
-                    revived.append(existing.pk)
-                else:
-                    new.append(
-                        Enrollment(
-                            institute=section.institute, student=student, subject=subject, term=term, enrolled_by=actor
-                        )
-                    )
-                index.book(student=student, subject=subject)
-        Enrollment.objects.bulk_create(new)
-        Enrollment.objects.filter(pk__in=revived).update(status=EnrollmentStatus.ACTIVE, enrolled_by=actor)
-    return {"created": len(new) + len(revived), "refused": refused, "subjects": subjects}
+    result = enrolments_apply(
+        term=term,
+        actor=actor,
+        students=students,
+        subjects=Subject.objects.filter(programme_id=section.programme_id, year=section.year),
+        keep_active=True,
+    )
+    return {"created": len(result["enrolments"]), "refused": result["refused"], "subjects": result["subjects"]}
 
 
 @transaction.atomic

@@ -417,3 +417,152 @@ def test_the_alert_window_setting_is_read_from_the_environment():
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "ATTENDANCE_ALERT_WINDOW_DAYS": "3"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "3"
+
+
+# ------------------------------------------------------------------------ two people saving one register
+
+
+SHOWN_PRESENT = ("present", 0, "", None)  # how the page shows a student nobody has marked yet
+
+
+def edits(klass, was=SHOWN_PRESENT, **statuses):
+    """The marks a page opened when everyone was `was` sends back after the named changes."""
+    return [
+        Mark(student_id=m.student_id, status=m.status, minutes_late=m.minutes_late, was=was)
+        for m in marks(klass, **statuses)
+    ]
+
+
+def stored_statuses(klass):
+    by_student = dict(AttendanceRecord.objects.values_list("student_id", "status"))
+    return [by_student.get(s.pk) for s in klass["students"]]
+
+
+def at_once(*calls):
+    """Run the calls in threads released together by a barrier; returns each one's result or exception."""
+    barrier = threading.Barrier(len(calls), timeout=10)
+    results = [None] * len(calls)
+
+    def run(i, call):
+        try:
+            barrier.wait()
+            results[i] = call()
+        except Exception as exc:  # noqa: BLE001 - returned to the test
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    [t.start() for t in threads]
+    [t.join(30) for t in threads]
+    return results
+
+
+def test_a_page_opened_before_someone_else_saved_does_not_undo_their_marks(klass, admin_user):
+    save(klass, marks=edits(klass, s0="absent"))
+    result = save(klass, actor=admin_user, marks=edits(klass, s1=("late", 5)))
+    assert stored_statuses(klass) == ["absent", "late", "present", "present"]
+    assert result["changed"] == 1
+
+
+def test_changing_a_mark_someone_else_changed_meanwhile_is_refused_and_names_them(klass, admin_user):
+    save(klass, marks=edits(klass))
+    save(klass, marks=edits(klass, s0="absent"))
+    with pytest.raises(ValidationError) as refused:
+        save(klass, actor=admin_user, marks=edits(klass, s0="excused", s2="absent"))
+    message = " ".join(refused.value.messages)
+    teacher = klass["teacher"].full_name
+    assert f"{teacher} marked Asha Rao absent at " in message and "you chose excused" in message
+    assert "Nothing was saved" in message
+    assert stored_statuses(klass) == ["absent", "present", "present", "present"]
+    # The same change made knowingly, from what is stored now, goes through.
+    reloaded = ["absent", "present", "present", "present"]
+    wanted = ["excused", "present", "absent", "present"]
+    save(
+        klass,
+        actor=admin_user,
+        marks=[
+            Mark(student_id=s.pk, status=status, was=(was, 0, "", None))
+            for s, status, was in zip(klass["students"], wanted, reloaded, strict=True)
+        ],
+    )
+    assert stored_statuses(klass) == ["excused", "present", "absent", "present"]
+
+
+def test_the_same_change_made_by_two_people_is_no_clash(klass, admin_user):
+    save(klass, marks=edits(klass))
+    save(klass, marks=edits(klass, s0="absent"))
+    save(klass, actor=admin_user, marks=edits(klass, s0="absent", s1="late"))
+    assert stored_statuses(klass) == ["absent", "late", "present", "present"]
+
+
+RACE_RUNS = 8
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite serialises writers: a race needs PostgreSQL")
+def test_two_people_saving_at_once_marking_different_students_both_keep_their_marks(klass, admin_user):
+    for run in range(RACE_RUNS):
+        AttendanceRecord.objects.all().delete()
+        ClassSession.objects.all().delete()
+        if run % 2:  # half the runs on a register taken already, half on its first save
+            save(klass, marks=edits(klass))
+        results = at_once(
+            lambda: save(klass, marks=edits(klass, s0="absent")),
+            lambda: save(klass, actor=admin_user, marks=edits(klass, s2="absent")),
+        )
+        assert [type(r) for r in results] == [dict, dict], (run, results)
+        assert stored_statuses(klass) == ["absent", "present", "absent", "present"], run
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite serialises writers: a race needs PostgreSQL")
+def test_two_people_changing_the_same_student_at_once_one_is_refused_nothing_is_lost(klass, admin_user):
+    for run in range(RACE_RUNS):
+        AttendanceRecord.objects.all().delete()
+        ClassSession.objects.all().delete()
+        save(klass, marks=edits(klass))
+        results = at_once(
+            lambda: save(klass, marks=edits(klass, s0="absent", s1="late")),
+            lambda: save(klass, actor=admin_user, marks=edits(klass, s0="excused", s3="absent")),
+        )
+        saved = [r for r in results if isinstance(r, dict)]
+        refused = [r for r in results if isinstance(r, ValidationError)]
+        assert len(saved) == 1 and len(refused) == 1, (run, results)
+        assert "Asha Rao" in " ".join(refused[0].messages)
+        # The winner's save is stored whole; nothing of the refused one is.
+        winner = results.index(saved[0])
+        expected = [["absent", "late", "present", "present"], ["excused", "present", "present", "absent"]][winner]
+        assert stored_statuses(klass) == expected, run
+
+
+def test_a_stale_page_keeps_the_notes_topics_and_understanding_written_meanwhile(klass, admin_user):
+    from enrollment.tests.factories import TopicFactory
+
+    stacks = TopicFactory(subject=klass["subject"], order=1, title="Stacks")
+    blank = (None, "", ())
+    save(klass, marks=edits(klass))
+    save(klass, marks=edits(klass), notes="Covered stacks", topics=[stacks], understanding=4, session_was=blank)
+    save(klass, actor=admin_user, marks=edits(klass, s1="absent"), session_was=blank)
+    session = ClassSession.objects.get()
+    assert (session.notes, session.understanding, list(session.topics.all())) == ("Covered stacks", 4, [stacks])
+    assert stored_statuses(klass) == ["present", "absent", "present", "present"]
+
+
+@pytest.mark.parametrize("change", ["notes", "understanding", "topics"])
+def test_changing_the_header_someone_else_changed_meanwhile_is_refused(klass, admin_user, change):
+    from enrollment.tests.factories import TopicFactory
+
+    stacks = TopicFactory(subject=klass["subject"], order=1, title="Stacks")
+    queues = TopicFactory(subject=klass["subject"], order=2, title="Queues")
+    blank = (None, "", ())
+    save(klass, marks=edits(klass))
+    save(klass, marks=edits(klass), notes="Covered stacks", topics=[stacks], understanding=4, session_was=blank)
+    mine = {"notes": {"notes": "Quiz"}, "understanding": {"understanding": 2}, "topics": {"topics": [queues]}}[change]
+    with pytest.raises(ValidationError) as refused:
+        save(klass, actor=admin_user, marks=edits(klass, s1="absent"), session_was=blank, **mine)
+    what = {"notes": "the session notes", "understanding": "how well the class followed", "topics": "the topics"}
+    assert what[change] in " ".join(refused.value.messages)
+    session = ClassSession.objects.get()
+    assert (session.notes, session.understanding, list(session.topics.all())) == ("Covered stacks", 4, [stacks])
+    assert stored_statuses(klass) == ["present", "present", "present", "present"]

@@ -3,6 +3,7 @@ teachers, leave, who may open which attendance URL, and query budgets that do no
 
 import datetime
 import re
+from html import unescape
 
 import pytest
 from django.db import connection
@@ -250,6 +251,8 @@ BAD_INPUT = {
         lambda k: form_data(k) | {f"note-{k['students'][1].pk}": "n" * 301},
         "A student&#x27;s note holds at most 300 characters.",
     ),
+    "was-not-a-row": (lambda k: form_data(k) | {f"was-{k['students'][0].pk}": '["asleep",0,"",null]'}, "Reload"),
+    "was-not-json": (lambda k: form_data(k) | {f"was-{k['students'][0].pk}": "{"}, "Reload the page."),
 }
 
 
@@ -277,6 +280,116 @@ def test_a_refused_save_keeps_what_the_teacher_entered(client, klass):
     assert checked_status(body, klass["students"][3]) == "excused"
     assert 'value="Phoned in sick"' in body
     assert 'Absent: <span data-count="absent">1</span>' in body
+
+
+def page_form(html: str) -> dict:
+    """The register form as a browser would send it, unchanged, from the page's HTML."""
+    data = {"student": re.findall(r'name="student" value="(\d+)"', html)}
+    for pk in data["student"]:
+        data[f"status-{pk}"] = re.search(rf'name="status-{pk}" value="(\w+)" checked', html)[1]
+        data[f"was-{pk}"] = unescape(re.search(rf'name="was-{pk}" value="([^"]*)"', html)[1])
+        for key in ("late", "note"):
+            data[f"{key}-{pk}"] = unescape(re.search(rf'name="{key}-{pk}"[^>]* value="([^"]*)"', html)[1])
+        data[f"und-{pk}"] = ""
+    data["was-session"] = unescape(re.search(r'name="was-session" value="([^"]*)"', html)[1])
+    data["notes"] = unescape(re.search(r'<textarea name="notes"[^>]*>\n?(.*?)</textarea>', html, re.S)[1])
+    chosen = re.search(r'<select name="understanding".*?</select>', html, re.S)[0]
+    data["understanding"] = (re.search(r'value="(\d)" selected', chosen) or [None, ""])[1]
+    data["topics"] = re.findall(r'name="topics" value="(\d+)"[^>]* checked', html)
+    return data
+
+
+def open_register(client, klass, user):
+    client.force_login(user)
+    return page_form(client.get(register_url(klass)).content.decode())
+
+
+def test_two_people_saving_pages_opened_at_once_both_keep_their_marks(client, klass, admin_user):
+    s = klass["students"]
+    teachers_page = open_register(client, klass, klass["teacher"])
+    admins_page = open_register(client, klass, admin_user)
+    client.force_login(klass["teacher"])
+    response = client.post(register_url(klass), teachers_page | {f"status-{s[0].pk}": "absent"}, follow=True)
+    assert "Saved: 4 marked" in response.content.decode()
+    client.force_login(admin_user)
+    response = client.post(register_url(klass), admins_page | {f"status-{s[2].pk}": "absent"}, follow=True)
+    assert "Saved: 4 marked, 1 changed." in response.content.decode()
+    statuses = dict(AttendanceRecord.objects.values_list("student_id", "status"))
+    assert [statuses[x.pk] for x in s] == ["absent", "present", "absent", "present"]
+
+
+def test_a_mark_changed_meanwhile_by_someone_else_is_shown_not_overwritten(client, klass, admin_user):
+    s = klass["students"]
+    register_save(
+        entry=klass["entry"], date=klass["date"], marks=[Mark(x.pk, "present") for x in s], actor=klass["teacher"]
+    )
+    admins_page = open_register(client, klass, admin_user)
+    teachers_page = open_register(client, klass, klass["teacher"])
+    client.post(register_url(klass), teachers_page | {f"status-{s[0].pk}": "absent", f"status-{s[1].pk}": "late"})
+    client.force_login(admin_user)
+    response = client.post(register_url(klass), admins_page | {f"status-{s[0].pk}": "excused", f"note-{s[3].pk}": "x"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f"{klass['teacher'].full_name} marked Asha Rao absent at " in body and "you chose excused" in body
+    assert "Nothing was saved" in body and "data-clash" in body
+    statuses = dict(AttendanceRecord.objects.values_list("student_id", "status"))
+    assert [statuses[x.pk] for x in s] == ["absent", "late", "present", "present"]
+    # The page now shows the admin's own changes and, where the admin changed nothing, the latest marks.
+    assert checked_status(body, s[0]) == "excused" and checked_status(body, s[1]) == "late"
+    assert 'value="x"' in body
+    # Saving it again, having seen the teacher's mark, is a deliberate change: it goes through.
+    response = client.post(register_url(klass), page_form(body))
+    assert response.status_code == 302
+    statuses = dict(AttendanceRecord.objects.values_list("student_id", "status"))
+    assert [statuses[x.pk] for x in s] == ["excused", "late", "present", "present"]
+    assert AttendanceRecord.objects.get(student=s[3]).note == "x"
+
+
+def test_a_save_refused_for_another_reason_still_reports_a_clash_next_time(client, klass, admin_user):
+    s = klass["students"]
+    register_save(
+        entry=klass["entry"], date=klass["date"], marks=[Mark(x.pk, "present") for x in s], actor=klass["teacher"]
+    )
+    admins_page = open_register(client, klass, admin_user)
+    register_save(
+        entry=klass["entry"],
+        date=klass["date"],
+        marks=[Mark(x.pk, "absent" if x == s[0] else "present") for x in s],
+        actor=klass["teacher"],
+    )
+    client.force_login(admin_user)
+    wrong = admins_page | {f"status-{s[0].pk}": "excused", f"status-{s[1].pk}": "late", f"late-{s[1].pk}": "abc"}
+    body = client.post(register_url(klass), wrong).content.decode()
+    assert "Minutes late must be a whole number" in body and "data-clash" not in body
+    response = client.post(register_url(klass), page_form(body) | {f"late-{s[1].pk}": "5"})
+    assert response.status_code == 200 and "marked Asha Rao absent" in response.content.decode()
+    assert AttendanceRecord.objects.get(student=s[0]).status == "absent"
+
+
+def test_session_notes_and_topics_written_meanwhile_survive_a_stale_page(client, klass, admin_user):
+    s = klass["students"]
+    topic = TopicFactory(subject=klass["subject"], order=1, title="Stacks")
+    teachers_page = open_register(client, klass, klass["teacher"])
+    admins_page = open_register(client, klass, admin_user)
+    assert (admins_page["notes"], admins_page["topics"]) == ("", [])
+    client.force_login(klass["teacher"])
+    client.post(register_url(klass), teachers_page | {"notes": "Covered stacks", "topics": [str(topic.pk)]})
+    client.force_login(admin_user)
+    response = client.post(register_url(klass), admins_page | {f"status-{s[1].pk}": "absent"})
+    assert response.status_code == 302
+    session = ClassSession.objects.get()
+    assert (session.notes, list(session.topics.all())) == ("Covered stacks", [topic])
+    # Changing the notes from the same stale page is refused, and the page then shows the stored notes.
+    response = client.post(register_url(klass), admins_page | {"notes": "Quiz"})
+    body = response.content.decode()
+    assert response.status_code == 200 and "Someone else changed the session notes" in body
+    assert ClassSession.objects.get().notes == "Covered stacks"
+    # The page kept the admin's notes; the topics the admin did not touch show as stored.
+    again = page_form(body)
+    assert (again["notes"], again["topics"]) == ("Quiz", [str(topic.pk)])
+    assert client.post(register_url(klass), again).status_code == 302
+    session = ClassSession.objects.get()
+    assert (session.notes, list(session.topics.all())) == ("Quiz", [topic])
 
 
 def test_the_date_must_be_a_day_of_the_lesson(client, klass):
