@@ -105,15 +105,17 @@ def test_a_streamed_answer_appears_piece_by_piece(server, llm, settings, school,
 
 def test_offline_assistant_answers_a_suggested_question_on_a_phone(server, school, page: Page, artifacts):
     page.set_viewport_size(PHONE)
+    # The page's CSP has no 'unsafe-inline': any inline style the answer brings is a violation, recorded here
+    # in every document the tab loads (starting a chat navigates to its own page).
+    page.add_init_script(
+        """window.cspViolations = [];
+        document.addEventListener("securitypolicyviolation", (e) => window.cspViolations.push(e.blockedURI));"""
+    )
     base = server.url
     sign_in(page, base, "asha", DEFAULT_PASSWORD)
     page.goto(f"{base}/assistant/")
     page.get_by_role("button", name="Start a new chat").click()
-    # The page's CSP has no 'unsafe-inline': any inline style the answer brings is a violation, recorded here.
-    page.evaluate(
-        """() => { window.cspViolations = [];
-        document.addEventListener("securitypolicyviolation", (e) => window.cspViolations.push(e.blockedURI)); }"""
-    )
+    page.wait_for_url(re.compile(r"/assistant/chats/"))
     page.get_by_role("button", name="What do I have tomorrow?").click()
     bubble = page.locator("#chat-log .msg-ai").last
     expect(bubble.locator(".msg-text")).to_contain_text("Tomorrow (", timeout=10000)

@@ -203,7 +203,8 @@ def test_streams_on_the_database_transport_hold_no_connection_between_polls(sett
                 time.sleep(0.5)
     print(f"{count} streams on the table: connections {before} before, {during} during; idle {idle_before}, {idle}")
     # 200 polls a second each open a connection for a moment, in the loop's worker threads: never more than
-    # those threads at once, and none left waiting idle between polls.
+    # those threads at once, whatever the number of streams. A sample may catch a few between a poll's query
+    # and its close ("idle" for a moment), never one held per stream (that was 100 here).
     workers = min(32, (os.cpu_count() or 1) + 4)  # asyncio's default executor
     assert max(during) - before <= workers, (before, during)
-    assert sorted(idle)[len(idle) // 2] - idle_before <= 2, (idle_before, idle)
+    assert max(idle) - idle_before <= workers, (idle_before, idle)
