@@ -35,6 +35,10 @@ def channel_for(user_id: int) -> str:
 # A Redis that does not answer must not hold a request (publish) or a stream opening for long.
 CONNECT_TIMEOUT = 0.5
 PUBLISH_TIMEOUT = 1.0
+# A stream's subscription holds no request thread while it connects (it waits in the event loop), and a Redis
+# that is down refuses at once: it may wait longer, so that hundreds of pages opening together (a deploy, a
+# school's morning) are not refused because Redis answers their connects a little slowly.
+SUBSCRIBE_CONNECT_TIMEOUT = 5.0
 
 
 def _redis():
@@ -98,7 +102,9 @@ class _RedisSubscription:
     async def open(self) -> None:
         import redis.asyncio
 
-        self.client = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=CONNECT_TIMEOUT)
+        self.client = redis.asyncio.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=SUBSCRIBE_CONNECT_TIMEOUT
+        )
         self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
         await self.pubsub.subscribe(self.channel)
 
