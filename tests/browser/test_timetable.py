@@ -97,8 +97,12 @@ def choose(editor: Locator, label: str, option: str) -> None:
         " document.body.dataset.redrawn = '1'; document.body.removeEventListener('htmx:afterSettle', done); } };"
         " document.body.addEventListener('htmx:afterSettle', done); }"
     )
-    editor.get_by_label(label, exact=True).select_option(label=option)
-    expect(page.locator("body")).to_have_attribute("data-redrawn", "1")
+    select = editor.get_by_label(label, exact=True)
+    # Under load the form can be on the page before htmx has processed it; a change then would be missed.
+    select.evaluate("(el) => new Promise((ok) => { const f = () => el['htmx-internal-data'] &&"
+                    " el['htmx-internal-data'].initHash ? ok() : setTimeout(f, 20); f(); })")
+    select.select_option(label=option)
+    expect(page.locator("body")).to_have_attribute("data-redrawn", "1", timeout=15000)
 
 
 def screenshots(page: Page, artifacts, name: str) -> None:
