@@ -22,6 +22,7 @@ from audit.models import AuditEvent
 from enrollment.selectors import roster
 from timetable.tests.factories import TimetableEntryFactory
 from utils.models import Notification
+from utils.tests.concurrency import at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -438,24 +439,6 @@ def stored_statuses(klass):
     return [by_student.get(s.pk) for s in klass["students"]]
 
 
-def at_once(*calls):
-    """Run the calls in threads released together by a barrier; returns each one's result or exception."""
-    barrier = threading.Barrier(len(calls), timeout=10)
-    results = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait()
-            results[i] = call()
-        except Exception as exc:  # noqa: BLE001 - returned to the test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    [t.start() for t in threads]
-    [t.join(30) for t in threads]
-    return results
 
 
 def test_a_page_opened_before_someone_else_saved_does_not_undo_their_marks(klass, admin_user):

@@ -5,8 +5,6 @@ serialises writers (a second writer fails with "database is locked" rather than 
 them.
 """
 
-import threading
-
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -16,6 +14,7 @@ from enrollment import imports, services
 from enrollment.models import Enrollment, EnrollmentStatus
 from enrollment.tests.factories import SubjectFactory
 from utils.csvfiles import RowsRefused
+from utils.tests.concurrency import at_once
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -25,24 +24,6 @@ pytestmark = [
 RUNS = 4
 
 
-def at_once(calls):
-    """Run the calls in threads released together by a barrier; returns each one's result or exception."""
-    barrier = threading.Barrier(len(calls), timeout=20)
-    results = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait()
-            results[i] = call()
-        except Exception as exc:  # noqa: BLE001 - returned to the test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    [t.start() for t in threads]
-    [t.join(60) for t in threads]
-    return results
 
 
 def active(subject) -> int:
@@ -60,7 +41,7 @@ def test_imports_at_once_never_fill_a_subject_past_its_capacity(run, section, te
         content = f"roll_number,subject\n{student.roll_number},{subject.code}\n"
         return lambda: imports.enrollments_import_csv(term=term, content=content, actor=admin_user, apply=True)
 
-    results = at_once([importing(s) for s in students])
+    results = at_once(*[importing(s) for s in students])
 
     refused = [r for r in results if isinstance(r, RowsRefused)]
     assert not [r for r in results if isinstance(r, Exception) and not isinstance(r, RowsRefused)], results
@@ -94,7 +75,7 @@ def test_every_enrolling_path_at_once_shares_the_places(run, section, term, subj
     ]
     calls.append(lambda: services.section_enrol(section=section, term=term, actor=admin_user))
 
-    results = at_once(calls)
+    results = at_once(*calls)
 
     unexpected = [r for r in results if isinstance(r, Exception) and not isinstance(r, ValidationError)]
     assert unexpected == []  # no deadlock, no integrity error
