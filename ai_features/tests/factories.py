@@ -44,3 +44,22 @@ def lesson(
         ]
     )
     return session
+
+
+def catch_up_recommendation(*, student, subject, description: str):
+    """An open "catch up on 1 missed topic" recommendation for the student in the subject, dated today."""
+    from django.utils import timezone
+
+    from ai_features.models import StudyRecommendation
+
+    return StudyRecommendation.objects.create(
+        institute_id=student.institute_id,
+        student=student,
+        type="catch_up",
+        reason_key=f"catch_up:{subject.pk}",
+        title=f"Catch up on 1 missed topic in {subject.name}",
+        description=description,
+        confidence=0.9,
+        data={"subject": {"id": subject.pk, "code": subject.code, "name": subject.name}},
+        generated_on=timezone.localdate(),
+    )

@@ -11,7 +11,7 @@ from accounts.models import Role
 from ai_features.models import StudyRecommendation
 from ai_features.selectors import student_context
 from ai_features.tests.conftest import ASHA_CONTACT, BALA_CONTACT
-from ai_features.tests.factories import lesson
+from ai_features.tests.factories import catch_up_recommendation, lesson
 from enrollment.models import Enrollment
 from enrollment.tests.factories import SubjectFactory, TopicFactory
 
@@ -25,16 +25,8 @@ CONTEXT_QUERIES = 9
 
 
 def test_context_has_profile_subjects_attendance_timetable_and_recommendations(world):
-    StudyRecommendation.objects.create(
-        institute_id=world["student"].institute_id,
-        student=world["student"],
-        type="catch_up",
-        reason_key=f"catch_up:{world['subject'].pk}",
-        title="Catch up on 1 missed topic in Data Structures",
-        description="You missed Linked lists.",
-        confidence=0.9,
-        data={"subject": {"id": world["subject"].pk, "code": "CS201", "name": "Data Structures"}},
-        generated_on=timezone.localdate(),
+    catch_up_recommendation(
+        student=world["student"], subject=world["subject"], description="You missed Linked lists."
     ).subjects.add(world["subject"])
 
     context = student_context(student_id=world["student"].pk)

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from accounts.models import Role
 from ai_features import offline
-from ai_features.models import StudyRecommendation
 from ai_features.selectors import WEEKDAYS, student_context
+from ai_features.tests.factories import catch_up_recommendation
 
 pytestmark = pytest.mark.django_db
 
@@ -66,16 +66,10 @@ def test_study_next_names_the_weak_subject_and_agrees_with_open_recommendations(
         "**CS201 Data Structures**: attendance 50.0% this term; understanding 2.0/5; missed topics: Linked lists"
         in (text)
     )
-    StudyRecommendation.objects.create(
-        institute_id=world["student"].institute_id,
+    catch_up_recommendation(
         student=world["student"],
-        type="catch_up",
-        reason_key=f"catch_up:{world['subject'].pk}",
-        title="Catch up on 1 missed topic in Data Structures",
+        subject=world["subject"],
         description="You missed the CS201 Data Structures lessons that covered: Linked lists.",
-        confidence=0.9,
-        data={"subject": {"id": world["subject"].pk, "code": "CS201", "name": "Data Structures"}},
-        generated_on=timezone.localdate(),
     )
     text = offline.answer(context=student_context(student_id=world["student"].pk), question="what shud i focus on")
     assert text.index("Catch up on 1 missed topic in Data Structures") < text.index("Study first")
