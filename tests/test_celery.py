@@ -69,7 +69,7 @@ def test_purge_drops_only_what_is_past_its_life(institute):
 @pytest.mark.django_db
 def test_code_is_enqueued_only_after_commit(institute, django_capture_on_commit_callbacks, monkeypatch):
     sent = []
-    monkeypatch.setattr(code_send_task, "delay", lambda **kw: sent.append(kw))
+    monkeypatch.setattr(code_send_task, "apply_async", lambda args, kwargs, **options: sent.append(kwargs))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         code = code_issue(institute=institute, email="k@x.test", purpose=CodePurpose.REGISTRATION)
     assert sent == [] and len(callbacks) == 1

@@ -22,6 +22,7 @@ SHORT = {
     "utils.tasks.notify_batch_task",
     "utils.tasks.deliver_batch_task",
     "utils.tasks.purge_live_events_task",
+    "utils.tasks.dispatch_sweep_task",
 }
 
 

@@ -6,7 +6,6 @@ nothing here is mocked: the failure is the one a stopped server gives. Runs on S
 
 import datetime
 import shutil
-import socket
 import subprocess
 import time
 
@@ -21,6 +20,7 @@ from announcements.tests.test_announcements import post
 from attendance.models import AttendanceRecord
 from attendance.tests.test_views import form_data, register_url
 from enrollment.models import Enrollment
+from tests.servers import RedisServer
 from timetable.tests.factories import RoomFactory, TimeSlotFactory, TimetableEntryFactory
 from utils.cache import CacheUnavailable
 
@@ -28,39 +28,6 @@ pytestmark = [
     pytest.mark.django_db,
     pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server"),
 ]
-
-
-class RedisServer:
-    """A throwaway redis-server on one port, which can be stopped and started again on that same port."""
-
-    def __init__(self):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = None
-
-    def start(self):
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn:
-                    conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=10)
-        self.process = None
 
 
 @pytest.fixture
@@ -283,32 +250,3 @@ def test_the_live_stream_ends_while_redis_is_down_and_reconnects_when_it_returns
             assert stream.read_event(timeout=5) == ("announcement", '{"n": 1}')
         finally:
             stream.close()
-
-
-SEND_AFTER_COMMIT = """
-from django.db import transaction
-from utils.tasks import purge_live_events_task
-with transaction.atomic():
-    purge_live_events_task.delay_on_commit()
-print("answered")
-"""
-
-
-def test_work_queued_after_a_commit_does_not_fail_the_request_while_the_broker_is_down(redis_server, tmp_path):
-    """The broker is Redis in production: its outage must not turn a saved write into an error page."""
-    import os
-    import sys
-
-    redis_server.stop()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'probe.sqlite3'}",
-        "CELERY_BROKER_URL": redis_server.url,
-        "CELERY_TASK_ALWAYS_EAGER": "false",  # a real send to the stopped broker
-    }
-    command = [sys.executable, "manage.py", "shell", "-c", SEND_AFTER_COMMIT]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "answered" in result.stdout
-    assert "task utils.tasks.purge_live_events_task not queued, the broker is unreachable" in result.stderr

@@ -67,6 +67,7 @@ class Notification(InstituteOwned):
 
 class DeliveryStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
 
@@ -80,13 +81,26 @@ class Delivery(InstituteOwned):
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.CharField(max_length=300, blank=True)
-    not_before = models.DateTimeField(null=True, blank=True, help_text="Held back until quiet hours end.")
+    not_before = models.DateTimeField(
+        null=True, blank=True, help_text="Not sent before this time: quiet hours, or the wait before a retry."
+    )
+    # A worker that claims the delivery owns it until then; a worker killed mid-send leaves a lease that
+    # expires, and the sweep (utils.dispatch) hands the delivery to another worker.
+    lease_until = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["notification", "channel"], name="delivery_once_per_channel")]
-        indexes = [models.Index(fields=["institute", "status", "-created_at"], name="delivery_log_idx")]
+        indexes = [
+            models.Index(fields=["institute", "status", "-created_at"], name="delivery_log_idx"),
+            # The sweep's question, "what is due?", reads only the unfinished rows.
+            models.Index(
+                fields=["status", "not_before"],
+                name="delivery_due_idx",
+                condition=models.Q(status__in=["queued", "sending"]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.address}: {self.status}"
@@ -118,3 +132,26 @@ class LiveEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.user_id}"
+
+
+class OutboxMessage(models.Model):
+    """A task to queue, written in the transaction of the work that asks for it (a transactional outbox).
+
+    After the commit the task is sent to the broker and the row deleted. A row that is still here a little
+    later was not sent (the broker was down, or the process died in between): the sweep sends it. So work
+    that committed always gets its side effects, at least once; the tasks themselves make a second run harmless.
+    """
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    kwargs = models.JSONField(default=dict)
+    options = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.kwargs}"

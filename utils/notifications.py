@@ -10,14 +10,16 @@ import logging
 import smtplib
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.mail import get_connection, send_mail
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
-from utils import live
+from utils import live, outbox
 from utils.models import Channel, Delivery, DeliveryStatus, Notification, NotificationKind, NotificationPreference
 from utils.sms import SmsError, send_sms
 
@@ -68,8 +70,10 @@ def notify(*, institute_id: int, recipient_ids, message: Message) -> int:
         raise ValueError("A notification needs a dedupe_key so a retried fan-out cannot send twice.")
     ids = list(dict.fromkeys(recipient_ids))
     batches = [ids[i : i + BATCH_SIZE] for i in range(0, len(ids), BATCH_SIZE)]
-    for batch in batches:
-        notify_batch_task.delay_on_commit(institute_id=institute_id, recipient_ids=batch, message=asdict(message))
+    outbox.enqueue_many_on_commit(
+        notify_batch_task,
+        [{"institute_id": institute_id, "recipient_ids": batch, "message": asdict(message)} for batch in batches],
+    )
     return len(batches)
 
 
@@ -147,8 +151,13 @@ def notify_batch(*, institute_id: int, recipient_ids: list[int], message: dict) 
 def _send_on_commit(delivery_ids: list[int]) -> None:
     from utils.tasks import deliver_batch_task
 
-    for i in range(0, len(delivery_ids), DELIVERY_BATCH_SIZE):
-        deliver_batch_task.delay_on_commit(delivery_ids=delivery_ids[i : i + DELIVERY_BATCH_SIZE])
+    outbox.enqueue_many_on_commit(
+        deliver_batch_task,
+        [
+            {"delivery_ids": delivery_ids[i : i + DELIVERY_BATCH_SIZE]}
+            for i in range(0, len(delivery_ids), DELIVERY_BATCH_SIZE)
+        ],
+    )
 
 
 def quiet_hours_end(user, now: datetime) -> datetime | None:
@@ -168,75 +177,123 @@ def quiet_hours_end(user, now: datetime) -> datetime | None:
 
 
 def delivery_send(*, delivery_id: int) -> str:
-    """Send one delivery once. Returns its status; raises TransientDeliveryError to be tried again."""
-    outcome = _delivery_send(delivery_id)
-    if outcome == "retry":  # raised only now, so the counted attempt is committed
+    """Send one delivery once. Returns its status; raises TransientDeliveryError when it will be tried again.
+
+    Three short steps, no transaction held while the provider answers (a slow mail server holds no row lock
+    and no connection in a transaction): claim the delivery with a lease, send it, record the outcome. A
+    second worker (a redelivered task, the sweep) cannot claim a delivery that is leased or finished, so
+    nobody gets it twice; a worker killed mid-send leaves a lease that expires, then the sweep claims it again,
+    so nobody gets none. The send carries the delivery's own id (the mail's Message-ID, the text's
+    idempotency reference), so a provider or mail client can tell a repeat from a new message in the one case
+    left: a worker killed after the provider accepted and before "sent" was recorded.
+    """
+    claimed = _claim(delivery_id)
+    if isinstance(claimed, str):
+        return claimed
+    outcome, reason, transient = _send(claimed)
+    if outcome == DeliveryStatus.SENT:
+        return _record_sent(claimed)
+    status = _record_failure(claimed, reason, transient=transient)
+    if status == "retry":
         raise TransientDeliveryError(f"delivery {delivery_id} will be tried again")
-    return outcome
+    return status
 
 
-def _delivery_send(delivery_id: int) -> str:
-    # The row lock makes a second worker wait, then see SENT and skip: never two copies. Only the delivery's
-    # row: locking the notification too would make "mark read" wait for a slow gateway.
-    with transaction.atomic():
-        delivery = (
-            Delivery.objects.select_for_update(of=("self",))
-            .select_related("notification")
-            .filter(pk=delivery_id)
-            .first()
+def _claim(delivery_id: int) -> Delivery | str:
+    """Take the delivery for LEASE seconds; or say why not: sent, failed, held (not due), leased, gone."""
+    now = timezone.now()
+    due = Q(status=DeliveryStatus.QUEUED) & (Q(not_before__isnull=True) | Q(not_before__lte=now))
+    abandoned = Q(status=DeliveryStatus.SENDING, lease_until__lt=now, attempts__lt=settings.NOTIFY_MAX_ATTEMPTS)
+    taken = Delivery.objects.filter(due | abandoned, pk=delivery_id).update(
+        status=DeliveryStatus.SENDING,
+        lease_until=now + timedelta(seconds=settings.NOTIFY_LEASE_SECONDS),
+        attempts=F("attempts") + 1,
+        updated_at=now,
+    )
+    if not taken:
+        status = Delivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first()
+        return {None: "gone", DeliveryStatus.QUEUED: "held", DeliveryStatus.SENDING: "leased"}.get(status, status)
+    return Delivery.objects.select_related("notification").get(pk=delivery_id)
+
+
+def _send(delivery: Delivery) -> tuple[str, str, bool]:
+    """(outcome, reason, transient): hand the message to the provider."""
+    note = delivery.notification
+    try:
+        if delivery.channel == Channel.EMAIL:
+            text = f"{note.body}\n\n{settings.SITE_URL}{note.url}" if note.url else note.body
+            connection = get_connection(timeout=settings.EMAIL_TIMEOUT or MAIL_TIMEOUT)
+            EmailMessage(
+                subject=note.title,
+                body=text,
+                to=[delivery.address],
+                connection=connection,
+                headers={"Message-ID": delivery_message_id(delivery)},
+            ).send()
+        else:
+            send_sms(to=delivery.address, text=f"{note.title}: {note.body}"[:320], reference=f"delivery-{delivery.pk}")
+    except SmsError as exc:
+        return DeliveryStatus.FAILED, str(exc), exc.transient
+    except smtplib.SMTPRecipientsRefused as exc:  # 5xx: the address will never work; 4xx: it may later
+        codes = sorted({code for code, _text in exc.recipients.values()})
+        return (
+            DeliveryStatus.FAILED,
+            f"mail server refused the address ({', '.join(map(str, codes))})",
+            any(code < 500 for code in codes),
         )
-        if delivery is None or delivery.status != DeliveryStatus.QUEUED:
-            return getattr(delivery, "status", "gone")  # sent or failed already: a retry does nothing
-        if delivery.not_before and delivery.not_before > timezone.now():
-            return "held"
-        delivery.attempts += 1
-        note = delivery.notification
-        try:
-            if delivery.channel == Channel.EMAIL:
-                text = f"{note.body}\n\n{settings.SITE_URL}{note.url}" if note.url else note.body
-                connection = get_connection(timeout=settings.EMAIL_TIMEOUT or MAIL_TIMEOUT)
-                send_mail(
-                    subject=note.title,
-                    message=text,
-                    from_email=None,
-                    recipient_list=[delivery.address],
-                    connection=connection,
-                )
-            else:
-                send_sms(to=delivery.address, text=f"{note.title}: {note.body}"[:320])
-        except SmsError as exc:
-            return _failed(delivery, str(exc), transient=exc.transient)
-        except smtplib.SMTPRecipientsRefused as exc:  # 5xx: the address will never work; 4xx: it may later
-            codes = sorted({code for code, _text in exc.recipients.values()})
-            reason = f"mail server refused the address ({', '.join(map(str, codes))})"
-            return _failed(delivery, reason, transient=any(code < 500 for code in codes))
-        except OSError as exc:  # SMTP refused or unreachable: worth another go
-            return _failed(delivery, f"mail server: {exc}", transient=True)
-        except SoftTimeLimitExceeded:
-            raise  # the task is out of time: this attempt rolls back and deliver_batch queues it again
-        except Exception as exc:  # cannot be sent as it is (e.g. a line break in a header): fail it, not the batch
-            logger.exception("delivery %s cannot be sent", delivery.pk)
-            return _failed(delivery, f"could not send: {exc}", transient=False)
-        delivery.status = DeliveryStatus.SENT
-        delivery.sent_at = timezone.now()
-        delivery.error = ""
-        delivery.save(update_fields=["status", "sent_at", "attempts", "error", "updated_at"])
-        return delivery.status
+    except OSError as exc:  # SMTP refused or unreachable: worth another go
+        return DeliveryStatus.FAILED, f"mail server: {exc}", True
+    except SoftTimeLimitExceeded:
+        raise  # the task is out of time: the lease runs out and the sweep sends it
+    except Exception as exc:  # cannot be sent as it is (e.g. a line break in a header): fail it, not the batch
+        logger.exception("delivery %s cannot be sent", delivery.pk)
+        return DeliveryStatus.FAILED, f"could not send: {exc}", False
+    return DeliveryStatus.SENT, "", False
 
 
-def _failed(delivery: Delivery, reason: str, *, transient: bool) -> str:
-    delivery.error = reason[:300]
+def delivery_message_id(delivery: Delivery) -> str:
+    """The same Message-ID on every attempt of one delivery, so a repeat is recognisably the same mail."""
+    host = urlsplit(settings.SITE_URL).hostname or "campus.localhost"
+    return f"<delivery.{delivery.pk}.{delivery.notification_id}@{host}>"
+
+
+def _record_sent(delivery: Delivery) -> str:
+    # Conditional on our claim: recording the provider's acceptance twice changes nothing.
+    Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.SENT, sent_at=timezone.now(), lease_until=None, error="", updated_at=timezone.now()
+    )
+    return DeliveryStatus.SENT
+
+
+def retry_wait(attempts: int) -> timedelta:
+    """NOTIFY_RETRY_SECONDS (30 s), then twice as long after each try, at most 20 times that (10 minutes)."""
+    base = settings.NOTIFY_RETRY_SECONDS
+    return timedelta(seconds=min(20 * base, base * 2 ** max(0, attempts - 1)))
+
+
+def _record_failure(delivery: Delivery, reason: str, *, transient: bool) -> str:
+    now = timezone.now()
+    mine = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING)
     if transient and delivery.attempts < settings.NOTIFY_MAX_ATTEMPTS:
-        delivery.save(update_fields=["attempts", "error", "updated_at"])
+        mine.update(
+            status=DeliveryStatus.QUEUED,
+            not_before=now + retry_wait(delivery.attempts),
+            lease_until=None,
+            error=reason[:300],
+            updated_at=now,
+        )
         return "retry"
-    delivery.status = DeliveryStatus.FAILED
-    delivery.save(update_fields=["status", "attempts", "error", "updated_at"])
+    mine.update(status=DeliveryStatus.FAILED, lease_until=None, error=reason[:300], updated_at=now)
     logger.warning("delivery %s failed for good: %s", delivery.pk, reason)
-    return delivery.status
+    return DeliveryStatus.FAILED
 
 
 def deliver_batch(*, delivery_ids: list[int]) -> dict:
-    """Send a batch; returns {"retry": ids to try again later, "held": {id: when}}."""
+    """Send a batch; returns {"retry": ids to try again later, "held": {id: when}}.
+
+    Nothing is put back on the queue here: a delivery to try again has its `not_before`, and the sweep
+    (deliveries_due, every DISPATCH_SWEEP_SECONDS) queues it when that time comes.
+    """
     retry, held = [], {}
     for n, delivery_id in enumerate(delivery_ids):
         try:
@@ -244,10 +301,40 @@ def deliver_batch(*, delivery_ids: list[int]) -> dict:
         except TransientDeliveryError:
             retry.append(delivery_id)
             continue
-        except SoftTimeLimitExceeded:  # a slow gateway ate the task's time: the unsent rest goes back on the queue
-            logger.warning("delivery batch out of time; %s deliveries queued again", len(delivery_ids) - n)
+        except SoftTimeLimitExceeded:  # a slow gateway ate the task's time: the sweep sends the unsent rest
+            logger.warning("delivery batch out of time; %s deliveries left to the sweep", len(delivery_ids) - n)
             retry.extend(delivery_ids[n:])
             break
         if status == "held":
             held[delivery_id] = Delivery.objects.filter(pk=delivery_id).values_list("not_before", flat=True).first()
     return {"retry": retry, "held": held}
+
+
+def deliveries_due(*, limit: int = 5000) -> list[int]:
+    """Deliveries to hand to a worker now: queued and due (a retry's wait or quiet hours over, or a task that
+    never arrived), or claimed by a worker whose lease ran out (killed mid-send).
+
+    A queued delivery younger than the grace is left alone: its own task is on the way.
+    """
+    now = timezone.now()
+    fresh = now - timedelta(seconds=settings.OUTBOX_GRACE_SECONDS)
+    queued = Q(status=DeliveryStatus.QUEUED) & (
+        Q(not_before__lte=now) | Q(not_before__isnull=True, created_at__lte=fresh)
+    )
+    abandoned = Q(status=DeliveryStatus.SENDING, lease_until__lt=now, attempts__lt=settings.NOTIFY_MAX_ATTEMPTS)
+    return list(Delivery.objects.filter(queued | abandoned).order_by("pk").values_list("pk", flat=True)[:limit])
+
+
+def deliveries_dispatch() -> int:
+    """Queue the due deliveries in batches (the sweep); returns how many."""
+    from utils.tasks import deliver_batch_task
+
+    now = timezone.now()
+    # A delivery whose every attempt stopped its worker (killed, out of time) is not tried forever.
+    Delivery.objects.filter(
+        status=DeliveryStatus.SENDING, lease_until__lt=now, attempts__gte=settings.NOTIFY_MAX_ATTEMPTS
+    ).update(status=DeliveryStatus.FAILED, lease_until=None, error="the send was interrupted on every attempt")
+    ids = deliveries_due()
+    for i in range(0, len(ids), DELIVERY_BATCH_SIZE):
+        deliver_batch_task.delay(delivery_ids=ids[i : i + DELIVERY_BATCH_SIZE])
+    return len(ids)

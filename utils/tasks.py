@@ -10,25 +10,23 @@ def notify_batch_task(*, institute_id: int, recipient_ids: list[int], message: d
     notify_batch(institute_id=institute_id, recipient_ids=recipient_ids, message=message)
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None)
-def deliver_batch_task(self, *, delivery_ids: list[int]) -> None:
-    """Send a batch; the transient failures go back on the queue with backoff, the rest are done."""
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_batch_task(*, delivery_ids: list[int]) -> None:
+    """Send a batch. A delivery to try later keeps its time in the database, and the sweep queues it then."""
     from utils.notifications import deliver_batch
 
-    result = deliver_batch(delivery_ids=delivery_ids)
-    if self.request.is_eager:
-        # Run inline (the test settings): an eta or countdown cannot be honoured there, so queueing again would
-        # loop at once. The rows stay queued, as they would between two attempts on a real queue.
-        return
-    for delivery_id, when in result["held"].items():
-        deliver_batch_task.apply_async(kwargs={"delivery_ids": [delivery_id]}, eta=when)
-    if result["retry"]:
-        retries = self.request.retries or 0
-        countdown = min(600, 30 * 2 ** min(retries, 5))
-        # A new message, so carry the retry count over: otherwise every wait would be the first one (30 s).
-        deliver_batch_task.apply_async(
-            kwargs={"delivery_ids": result["retry"]}, countdown=countdown, retries=retries + 1
-        )
+    deliver_batch(delivery_ids=delivery_ids)
+
+
+@shared_task(ignore_result=True)
+def dispatch_sweep_task() -> dict:
+    """Beat, every DISPATCH_SWEEP_SECONDS, and each worker as it starts: send the outbox rows the broker missed,
+    and queue the deliveries that are due (retries, the end of quiet hours, leases of killed workers)."""
+    from utils import outbox
+    from utils.notifications import deliveries_dispatch
+
+    flushed = outbox.flush()
+    return {**flushed, "deliveries": deliveries_dispatch()}
 
 
 @shared_task(ignore_result=True)

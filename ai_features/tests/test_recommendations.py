@@ -211,8 +211,8 @@ def test_inactive_students_are_skipped(cohort):
 #: Queries for one chunk that gets new recommendations, whatever its size: students, attendance per
 #: enrolled subject, the subjects' names, topics, school days with their absences, recent reasons; then,
 #: in one transaction (a savepoint and its release inside the test's), expire stale ones, insert, read
-#: the new ids, link the subjects.
-CHUNK_QUERIES = 12
+#: the new ids, link the subjects, and record the notification task in the outbox.
+CHUNK_QUERIES = 13
 
 
 @pytest.mark.parametrize("extra", [0, 27])

@@ -225,6 +225,16 @@ LONG_TASKS = (
     "ai_features.tasks.recommendations_chunk_task",
 )
 CELERY_TASK_ROUTES = {name: {"queue": LONG_TASK_QUEUE} for name in LONG_TASKS}
+# Redis gives an unacknowledged message to another worker after this long: it must outlast the longest task
+# (a generation's 900 s limit), or a running task would be started twice. No task waits on the broker for a
+# later time (an eta): retries and held texts wait in the database, and the sweep below queues them.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=1800)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# The transactional outbox (utils/outbox.py) and the delivery sweep: a row older than the grace was missed by
+# the broker (or its worker died) and is sent by the sweep, which beat runs this often.
+OUTBOX_GRACE_SECONDS = env.float("OUTBOX_GRACE_SECONDS", default=30.0)
+DISPATCH_SWEEP_SECONDS = env.float("DISPATCH_SWEEP_SECONDS", default=20.0)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "purge-expired-codes-and-registrations": {
@@ -259,6 +269,11 @@ SMS_HTTP_TOKEN = env("SMS_HTTP_TOKEN", default="")
 SMS_SENDER = env("SMS_SENDER", default="Campus")
 SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=10.0)
 NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
+# The wait before the second try of a failed send; it doubles with every try, up to 20 times this.
+NOTIFY_RETRY_SECONDS = env.float("NOTIFY_RETRY_SECONDS", default=30.0)
+# How long a worker owns a delivery it is sending: above the longest send (mail and gateway time out at about
+# 10 s per step), short enough that a killed worker's deliveries go out again within a few minutes.
+NOTIFY_LEASE_SECONDS = env.int("NOTIFY_LEASE_SECONDS", default=120)
 # Live updates (utils/live.py): one event stream stays open this long, then the browser reconnects; a
 # comment line every heartbeat keeps proxies from closing an idle stream; the database transport (no
 # Redis) looks for new events this often.
@@ -272,6 +287,10 @@ LIVE_POLL_SECONDS = env.float("LIVE_POLL_SECONDS", default=0.5)
 LIVE_MAX_STREAMS_PER_USER = env.int("LIVE_MAX_STREAMS_PER_USER", default=5)
 LIVE_MAX_STREAMS_PER_PROCESS = env.int("LIVE_MAX_STREAMS_PER_PROCESS", default=1000)
 LIVE_MAX_CONCURRENT_SIGN_INS = env.int("LIVE_MAX_CONCURRENT_SIGN_INS", default=10)
+CELERY_BEAT_SCHEDULE["dispatch-sweep"] = {
+    "task": "utils.tasks.dispatch_sweep_task",
+    "schedule": DISPATCH_SWEEP_SECONDS,
+}
 CELERY_BEAT_SCHEDULE["purge-live-events"] = {"task": "utils.tasks.purge_live_events_task", "schedule": 300.0}
 CELERY_BEAT_SCHEDULE["publish-due-announcements"] = {
     "task": "announcements.tasks.announcements_publish_due_task",

@@ -16,6 +16,9 @@ def get_backend():
     return import_string(settings.SMS_BACKEND)()
 
 
-def send_sms(*, to: str, text: str) -> str:
-    """Send one text; returns the gateway's message id. Raises SmsError."""
-    return get_backend().send(to=to, text=text)
+def send_sms(*, to: str, text: str, reference: str = "") -> str:
+    """Send one text; returns the gateway's message id. Raises SmsError.
+
+    `reference` is the same on every attempt of one message: a gateway that honours it sends a repeat once.
+    """
+    return get_backend().send(to=to, text=text, reference=reference)

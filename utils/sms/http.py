@@ -1,4 +1,8 @@
-"""A JSON-over-HTTP gateway: POST {"to", "text", "sender"} with a bearer token; 2xx with {"id"} is success."""
+"""A JSON-over-HTTP gateway: POST {"to", "text", "sender"} with a bearer token; 2xx with {"id"} is success.
+
+The message's reference goes in the Idempotency-Key header (and the body), so a gateway that keeps
+references answers a repeated attempt with the first message instead of sending it again.
+"""
 
 import json
 import urllib.error
@@ -16,13 +20,18 @@ class HttpBackend:
         self.sender = settings.SMS_SENDER
         self.timeout = settings.SMS_HTTP_TIMEOUT
 
-    def send(self, *, to: str, text: str) -> str:
-        body = json.dumps({"to": to, "text": text, "sender": self.sender}).encode()
+    def send(self, *, to: str, text: str, reference: str = "") -> str:
+        fields = {"to": to, "text": text, "sender": self.sender}
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"}
+        if reference:
+            fields["reference"] = reference
+            headers["Idempotency-Key"] = reference
+        body = json.dumps(fields).encode()
         request = urllib.request.Request(  # noqa: S310 - the gateway URL comes from settings
             self.url,
             data=body,
             method="POST",
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"},
+            headers=headers,
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - URL from settings

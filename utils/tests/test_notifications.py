@@ -9,10 +9,11 @@ import socket
 import threading
 import time
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from unittest import mock
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
@@ -28,10 +29,13 @@ from utils.notifications import (
     TransientDeliveryError,
     channels_for,
     deliver_batch,
+    deliveries_dispatch,
+    deliveries_due,
     delivery_send,
     notify,
     notify_batch,
     quiet_hours_end,
+    retry_wait,
 )
 from utils.sms import SmsError, send_sms
 from utils.tasks import deliver_batch_task
@@ -48,7 +52,7 @@ class RecordingSms:
     sent: list = []
     fail: Exception | None = None
 
-    def send(self, *, to: str, text: str) -> str:
+    def send(self, *, to: str, text: str, reference: str = "") -> str:
         if RecordingSms.fail is not None:
             raise RecordingSms.fail
         RecordingSms.sent.append((to, text))
@@ -67,18 +71,24 @@ def sms(settings):
 
 @pytest.fixture
 def requeued(monkeypatch):
-    """What deliver_batch_task put back on the queue for later (an eta or a countdown); first sends run as usual."""
+    """A later send put on the broker (an eta or a countdown): there must be none, waits live in the database."""
     calls = []
     real = deliver_batch_task.apply_async
 
     def apply_async(args=None, kwargs=None, **options):
         if "eta" in options or "countdown" in options:
             calls.append({"kwargs": kwargs, **options})
-            return None
         return real(args, kwargs, **options)
 
     monkeypatch.setattr(deliver_batch_task, "apply_async", apply_async)
     return calls
+
+
+def due_at(when, among=None) -> list[int]:
+    """What the sweep would hand to a worker at `when` (of the deliveries `among`, if given)."""
+    with mock.patch.object(timezone, "now", lambda: when):
+        due = deliveries_due()
+    return due if among is None else [pk for pk in due if pk in among]
 
 
 def make_people(institute, n, *, prefix="g", role=Role.GUARDIAN, **fields):
@@ -204,44 +214,43 @@ def queued_sms(institute, **user_fields):
     return deliveries_of(person)[Channel.SMS]
 
 
-def test_a_transient_sms_failure_stays_queued_with_the_reason_and_goes_back_on_the_queue(
-    institute, sms, requeued, settings
+def test_a_transient_sms_failure_stays_queued_with_the_reason_and_the_sweep_tries_it_again_later(
+    institute, sms, requeued, settings, monkeypatch
 ):
     settings.NOTIFY_MAX_ATTEMPTS = 3
     delivery = queued_sms(institute)
     sms.fail = SmsError("gateway answered 503", transient=True)
+    start = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: start)
     deliver_batch_task(delivery_ids=[delivery.pk])
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.error) == (DeliveryStatus.QUEUED, 1, "gateway answered 503")
-    assert requeued == [{"kwargs": {"delivery_ids": [delivery.pk]}, "countdown": 30, "retries": 1}]
+    assert (delivery.not_before, delivery.lease_until) == (start + timedelta(seconds=30), None)
+    assert requeued == []  # the wait is in the database, not on the broker
+    assert due_at(start + timedelta(seconds=29), [delivery.pk]) == []
+    assert due_at(start + timedelta(seconds=30), [delivery.pk]) == [delivery.pk]
 
-    # The wait doubles with each retry of the message (the count travels with the re-queued task).
-    deliver_batch_task.push_request(retries=1)
-    try:
-        deliver_batch_task.run(delivery_ids=[delivery.pk])
-    finally:
-        deliver_batch_task.pop_request()
-    assert requeued[-1] == {"kwargs": {"delivery_ids": [delivery.pk]}, "countdown": 60, "retries": 2}
+    # Too early, a redelivered message does nothing; when due, the second failure doubles the wait.
+    assert delivery_send(delivery_id=delivery.pk) == "held"
+    second = start + timedelta(seconds=30)
+    monkeypatch.setattr(timezone, "now", lambda: second)
+    deliver_batch_task(delivery_ids=[delivery.pk])
+    delivery.refresh_from_db()
+    assert (delivery.attempts, delivery.not_before) == (2, second + timedelta(seconds=60))
 
-    # The third failure is the last allowed attempt: failed for good, with the reason, and not queued again.
+    # The third failure is the last allowed attempt: failed for good, with the reason, and never due again.
+    monkeypatch.setattr(timezone, "now", lambda: second + timedelta(seconds=60))
     deliver_batch_task(delivery_ids=[delivery.pk])
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.error) == (DeliveryStatus.FAILED, 3, "gateway answered 503")
-    assert len(requeued) == 2
+    assert due_at(second + timedelta(days=1), [delivery.pk]) == []
     sms.fail = None
     deliver_batch_task(delivery_ids=[delivery.pk])
-    assert sms.sent == [] and len(requeued) == 2
+    assert sms.sent == [] and requeued == []
 
 
-def test_the_backoff_is_capped(institute, sms, requeued):
-    delivery = queued_sms(institute)
-    sms.fail = SmsError("gateway answered 429", transient=True)
-    deliver_batch_task.push_request(retries=9)
-    try:
-        deliver_batch_task.run(delivery_ids=[delivery.pk])
-    finally:
-        deliver_batch_task.pop_request()
-    assert requeued == [{"kwargs": {"delivery_ids": [delivery.pk]}, "countdown": 600, "retries": 10}]
+def test_the_backoff_doubles_and_is_capped():
+    assert [retry_wait(n).total_seconds() for n in range(1, 8)] == [30, 60, 120, 240, 480, 600, 600]
 
 
 def test_a_permanent_sms_failure_fails_at_once(institute, sms, requeued):
@@ -250,7 +259,7 @@ def test_a_permanent_sms_failure_fails_at_once(institute, sms, requeued):
     deliver_batch_task(delivery_ids=[delivery.pk])
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.error) == (DeliveryStatus.FAILED, 1, "gateway answered 400")
-    assert requeued == []
+    assert requeued == [] and due_at(timezone.now() + timedelta(days=1), [delivery.pk]) == []
 
 
 def test_delivery_send_raises_transient_after_committing_the_attempt(institute, sms):
@@ -278,7 +287,7 @@ def test_one_unsendable_message_fails_alone_and_the_batch_goes_on(institute, sms
     assert [m.subject for m in mailoutbox] == ["A fine title", "A fine title"]
 
 
-def test_a_batch_out_of_time_puts_the_unsent_rest_back(institute, sms, monkeypatch):
+def test_a_batch_out_of_time_leaves_the_unsent_rest_to_the_sweep(institute, sms, monkeypatch, settings):
     """Celery's soft time limit (a slow gateway) interrupts a batch: nothing may be left queued and forgotten."""
     people = make_people(institute, 4)
     run_batch(institute, people, kind=NotificationKind.ABSENCE, dedupe_key="slow")
@@ -286,7 +295,7 @@ def test_a_batch_out_of_time_puts_the_unsent_rest_back(institute, sms, monkeypat
     calls = []
 
     class SlowGateway:
-        def send(self, *, to, text):
+        def send(self, *, to, text, reference):
             calls.append(to)
             if len(calls) == 2:
                 raise SoftTimeLimitExceeded()
@@ -297,9 +306,20 @@ def test_a_batch_out_of_time_puts_the_unsent_rest_back(institute, sms, monkeypat
     assert result == {"retry": ids[1:], "held": {}}
     statuses = dict(Delivery.objects.filter(pk__in=ids).values_list("pk", "status"))
     assert statuses[ids[0]] == DeliveryStatus.SENT
-    assert {statuses[i] for i in ids[1:]} == {DeliveryStatus.QUEUED}
-    # The interrupted attempt rolled back: it is not counted against the person.
-    assert Delivery.objects.get(pk=ids[1]).attempts == 0
+    # The interrupted one is still claimed (its text may have left); the rest were never touched.
+    assert statuses[ids[1]] == DeliveryStatus.SENDING
+    assert {statuses[i] for i in ids[2:]} == {DeliveryStatus.QUEUED}
+    # Past the grace the sweep hands on the untouched ones; past the lease, the interrupted one too.
+    later = timezone.now() + timedelta(seconds=settings.OUTBOX_GRACE_SECONDS + 1)
+    assert due_at(later, ids) == ids[2:]
+    assert due_at(later + timedelta(seconds=settings.NOTIFY_LEASE_SECONDS), ids) == ids[1:]
+    # The interrupted attempt counts: a delivery that keeps stopping its workers fails in the end, with why.
+    assert Delivery.objects.get(pk=ids[1]).attempts == 1
+    Delivery.objects.filter(pk=ids[1]).update(attempts=settings.NOTIFY_MAX_ATTEMPTS)
+    with mock.patch.object(timezone, "now", lambda: later + timedelta(seconds=settings.NOTIFY_LEASE_SECONDS)):
+        deliveries_dispatch()
+    stuck = Delivery.objects.get(pk=ids[1])
+    assert (stuck.status, stuck.error) == (DeliveryStatus.FAILED, "the send was interrupted on every attempt")
 
 
 # ---------------------------------------------------------------- preferences
@@ -406,10 +426,13 @@ def test_an_sms_in_quiet_hours_is_held_and_one_outside_is_sent(
     assert sent[Channel.SMS].not_before is None and sent[Channel.SMS].status == DeliveryStatus.SENT
     assert sms.sent == [(awake.phone, "Sports day: Bring water.")]
 
-    # The worker queues the held text for the end of the window, and sends it then.
+    # A worker leaves the held text alone; the sweep hands it on when the window ends, and it is sent then.
+    requeued.clear()
     deliver_batch_task(delivery_ids=[held[Channel.SMS].pk])
-    assert requeued == [{"kwargs": {"delivery_ids": [held[Channel.SMS].pk]}, "eta": held_until}]
+    assert requeued == [] and Delivery.objects.get(pk=held[Channel.SMS].pk).attempts == 0
+    assert held[Channel.SMS].pk not in due_at(held_until - timedelta(seconds=1))
     monkeypatch.setattr(timezone, "now", lambda: held_until)
+    assert deliveries_due() == [held[Channel.SMS].pk]
     deliver_batch_task(delivery_ids=[held[Channel.SMS].pk])
     assert Delivery.objects.get(pk=held[Channel.SMS].pk).status == DeliveryStatus.SENT
     assert sms.sent[-1][0] == sleeper.phone
@@ -463,8 +486,9 @@ def test_notify_batch_query_count_does_not_grow_with_the_batch(institute, sms, s
     )
     User.objects.filter(pk=people[1].pk).update(sms_quiet_from=clock(0), sms_quiet_until=clock(23, 59))
     # users, preferences, notifications insert, notifications read back, deliveries insert, delivery ids,
-    # and the savepoint pair around the service's transaction.
-    with django_assert_num_queries(8):
+    # the outbox rows of the send tasks (one insert for every batch), and the savepoint pair around the service's
+    # transaction.
+    with django_assert_num_queries(9):
         ids = run_batch(institute, people, urgent=True)
     assert len(ids) == size + 1  # everyone's urgent email, plus the one person who chose SMS
 
@@ -532,6 +556,7 @@ def test_http_backend_posts_json_with_the_bearer_token(gateway):
     assert request["headers"]["Authorization"] == "Bearer tok-123"
     assert request["headers"]["Content-Type"] == "application/json"
     assert request["json"] == {"to": "+15550000001", "text": "Hello", "sender": "Riverside"}
+    assert "Idempotency-Key" not in request["headers"]  # no reference given, none sent
 
 
 def test_an_sms_is_sent_through_the_gateway_end_to_end(institute, gateway, django_capture_on_commit_callbacks):
@@ -559,25 +584,30 @@ def test_an_sms_is_sent_through_the_gateway_end_to_end(institute, gateway, djang
         ((200, "<html>not json</html>", 0), DeliveryStatus.FAILED, "gateway answered something that is not JSON"),
     ],
 )
-def test_gateway_answers_are_transient_or_permanent(institute, gateway, requeued, answer, status, error):
+def test_gateway_answers_are_transient_or_permanent(institute, gateway, answer, status, error):
     delivery = queued_sms(institute)
     gateway.script = [answer]
     deliver_batch_task(delivery_ids=[delivery.pk])
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.error) == (status, 1, error)
     assert len(gateway.requests) == 1
-    assert bool(requeued) == (status == DeliveryStatus.QUEUED)
+    assert bool(due_at(timezone.now() + timedelta(minutes=1), [delivery.pk])) == (status == DeliveryStatus.QUEUED)
 
 
-def test_a_transient_gateway_error_then_success_sends_once(institute, gateway, requeued):
+def test_a_transient_gateway_error_then_success_sends_once(institute, gateway, monkeypatch):
     delivery = queued_sms(institute)
     gateway.script = [(500, {}, 0), (200, {"id": "second"}, 0)]
     deliver_batch_task(delivery_ids=[delivery.pk])
-    deliver_batch_task(**requeued[0]["kwargs"])
-    deliver_batch_task(**requeued[0]["kwargs"])  # a duplicate of the retry message
+    later = timezone.now() + timedelta(minutes=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    assert delivery.pk in deliveries_due()
+    deliver_batch_task(delivery_ids=[delivery.pk])
+    deliver_batch_task(delivery_ids=[delivery.pk])  # a duplicate of the retry message
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.error) == (DeliveryStatus.SENT, 2, "")
     assert len(gateway.requests) == 2
+    # Both attempts carried the delivery's own reference, so the gateway could tell a repeat from a new text.
+    assert {r["headers"]["Idempotency-Key"] for r in gateway.requests} == {f"delivery-{delivery.pk}"}
 
 
 def test_a_gateway_slower_than_the_timeout_is_transient(institute, gateway, settings):
@@ -702,7 +732,7 @@ def test_a_refused_address_fails_at_once_and_a_busy_mailbox_is_retried(institute
     a, b = deliveries_of(gone)[Channel.EMAIL], deliveries_of(busy)[Channel.EMAIL]
     assert (a.status, a.attempts, a.error) == (DeliveryStatus.FAILED, 1, "mail server refused the address (550)")
     assert (b.status, b.attempts, b.error) == (DeliveryStatus.QUEUED, 1, "mail server refused the address (450)")
-    assert requeued == [{"kwargs": {"delivery_ids": [b.pk]}, "countdown": 30, "retries": 1}]
+    assert requeued == [] and due_at(timezone.now() + timedelta(seconds=31), [a.pk, b.pk]) == [b.pk]
     assert smtp.messages == []
 
 
