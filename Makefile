@@ -32,5 +32,8 @@ test: $(VENV)/.installed
 	$(PY) -c "from timetable.engine.kernel import warm_up; print(f'timetable kernel ready in {warm_up():.1f} s')"
 	$(PY) -m pytest --create-db -p no:randomly $(PYTEST_ARGS)
 
+bench-deps: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[bench]"
+
 clean:
 	rm -rf $(VENV) var db.sqlite3* staticfiles
