@@ -6,6 +6,7 @@ from accounts.models import Role
 from announcements.audience import viewer_sections
 from announcements.models import Announcement, Audience
 from enrollment.models import ClassSection, Programme
+from utils.forms import BoundedDateTimeField
 
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 
@@ -26,13 +27,13 @@ class AnnouncementForm(forms.Form):
         label=_("Class section"), queryset=ClassSection.objects.none(), required=False
     )
     urgent = forms.BooleanField(label=_("Urgent (shown first, also emailed)"), required=False)
-    publish_at = forms.DateTimeField(
+    publish_at = BoundedDateTimeField(
         label=_("Publish at"),
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text=_("Leave empty to publish now."),
     )
-    expire_at = forms.DateTimeField(
+    expire_at = BoundedDateTimeField(
         label=_("Hide after"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
     attachment = forms.FileField(

@@ -9,14 +9,11 @@ Each request runs in a savepoint that is rolled back, so a delete or a write nev
 request sees. The test lists every failing URL + role + parameters at once.
 """
 
-import importlib
 import uuid
 from collections import Counter
 from urllib.parse import urlencode
 
 import pytest
-from django import forms
-from django.apps import apps
 from django.conf import settings as django_settings
 from django.db import transaction
 from django.test import Client
@@ -31,6 +28,7 @@ from attendance.models import AttendanceRecord, ClassSession, LeaveRequest
 from enrollment.catalogue import KINDS
 from enrollment.models import Enrollment
 from enrollment.tests.factories import PrerequisiteFactory, SubjectFactory, TopicFactory
+from tests.hostile import form_field_names
 from timetable.models import TimetableSuggestion
 from timetable.services import calendar_feed_reset
 from timetable.tests.factories import RoomFactory, TimeSlotFactory, TimetableEntryFactory
@@ -109,28 +107,6 @@ VALUE_SETS = {
     "unknown_choice": "nope",
     "float": "1e400",
 }
-
-
-def _form_field_names():
-    """The field names of every form class in the project's apps (forms built per object add their own)."""
-    for config in apps.get_app_configs():
-        if not config.path.startswith(str(django_settings.BASE_DIR)):
-            continue
-        for module in ("forms", "enrollment_forms", "views", "generation_views", "notification_views"):
-            try:
-                importlib.import_module(f"{config.name}.{module}")
-            except ModuleNotFoundError:
-                continue
-    ours = {c.name for c in apps.get_app_configs() if c.path.startswith(str(django_settings.BASE_DIR))}
-    names = set()
-    todo = [forms.Form, forms.ModelForm]
-    while todo:
-        cls = todo.pop()
-        todo.extend(cls.__subclasses__())
-        if cls.__module__.split(".")[0] not in ours:
-            continue
-        names.update(getattr(cls, "base_fields", {}))
-    return sorted(names)
 
 
 def _patterns(resolver=None, prefix="", ns=None):
@@ -238,7 +214,21 @@ def world(users_by_role, institute, programme, section, term, subject, student, 
         "action": "done",
         "token": feed_token,
     }
-    return {"users": {**users_by_role, "anon": None}, "ids": ids, "catalogue": catalogue}
+    objects = {
+        "institute": institute,
+        "term": term,
+        "section": section,
+        "subject": subject,
+        "topic": topic,
+        "student": student,
+        "teacher": teacher,
+        "admin": admin,
+        "room": room,
+        "slot": slot,
+        "entry": entry,
+        "invitation": invitation,
+    }
+    return {"users": {**users_by_role, "anon": None}, "ids": ids, "catalogue": catalogue, "objects": objects}
 
 
 def _fill(route, values):
@@ -250,6 +240,19 @@ def _fill(route, values):
         name = spec.split(":")[-1]
         out += head + str(values[name])
     return "/" + (out + rest).lstrip("^")
+
+
+def _fillings(route, world):
+    """The path arguments to fill a route with: the world's real ids, once per catalogue kind where the route
+    takes one (rows to edit or delete exist for the catalogue's own kinds; the other apps' kinds are listed)."""
+    if "<slug:key>" not in route:
+        yield world["ids"]
+        return
+    for key in KINDS:
+        if key in world["catalogue"]:
+            yield {**world["ids"], "key": key, "pk": world["catalogue"][key].pk}
+        elif "<int:pk>" not in route:
+            yield {**world["ids"], "key": key}
 
 
 def _hostile_paths(route, real):
@@ -290,30 +293,32 @@ def _mixed(names, offset=0):
 def _plan(routes, world, names):
     """(role, method, url, data, label) of every request of the walk.
 
-    The caps keep it near a minute: the admin (who reaches the most code) gets every value family under every
-    name, by GET and by POST; every other role gets one mixed query (each name a different family) by GET
-    and by POST; the missing, zero and huge ids in the path are tried as the admin and as the student. The
-    first two requests of each URL (plain GET and POST as the admin) tell the walk which method the view
-    refuses with 405 before reading anything, so the rest skip it.
+    Routes that take a catalogue kind are walked for every kind. The caps keep it near a minute: the admin
+    (who reaches the most code) gets every value family under every name, by GET and by POST; every other role
+    gets one mixed query (each name a different family) by GET and by POST; the missing, zero and huge ids in
+    the path are tried as the admin and as the student. The first two requests of each URL (plain GET and POST
+    as the admin) tell the walk which method the view refuses with 405 before reading anything, so the rest
+    skip it.
     """
     for route, name in routes:
-        real, *variants = _hostile_paths(route, world["ids"])
-        yield name, "admin", "get", real, None, f"GET {real} as admin ({name})"
-        yield name, "admin", "post", real, {}, f"POST {real} as admin ({name})"
-        for family, value in VALUE_SETS.items():
-            data = dict.fromkeys(names, value)
-            label = f"as admin with {family} ({name})"
-            yield name, "admin", "get", f"{real}?{urlencode(data)}", None, f"GET {real} {label}"
-            yield name, "admin", "post", real, data, f"POST {real} {label}"
-        for offset, role in enumerate(r for r in world["users"] if r != "admin"):
-            data = _mixed(names, offset)
-            label = f"as {role} with mixed values offset {offset} ({name})"
-            yield name, role, "get", f"{real}?{urlencode(data)}", None, f"GET {real} {label}"
-            yield name, role, "post", real, data, f"POST {real} {label}"
-        for path in variants:
-            for role in ("admin", "student"):
-                yield name, role, "get", path, None, f"GET {path} as {role} ({name})"
-                yield name, role, "post", path, {}, f"POST {path} as {role} ({name})"
+        for ids in _fillings(route, world):
+            real, *variants = _hostile_paths(route, ids)
+            yield name, "admin", "get", real, None, f"GET {real} as admin ({name})"
+            yield name, "admin", "post", real, {}, f"POST {real} as admin ({name})"
+            for family, value in VALUE_SETS.items():
+                data = dict.fromkeys(names, value)
+                label = f"as admin with {family} ({name})"
+                yield name, "admin", "get", f"{real}?{urlencode(data)}", None, f"GET {real} {label}"
+                yield name, "admin", "post", real, data, f"POST {real} {label}"
+            for offset, role in enumerate(r for r in world["users"] if r != "admin"):
+                data = _mixed(names, offset)
+                label = f"as {role} with mixed values offset {offset} ({name})"
+                yield name, role, "get", f"{real}?{urlencode(data)}", None, f"GET {real} {label}"
+                yield name, role, "post", real, data, f"POST {real} {label}"
+            for path in variants:
+                for role in ("admin", "student"):
+                    yield name, role, "get", path, None, f"GET {path} as {role} ({name})"
+                    yield name, role, "post", path, {}, f"POST {path} as {role} ({name})"
 
 
 def _session_key(client):
@@ -324,7 +329,7 @@ def _session_key(client):
 @pytest.mark.django_db
 def test_no_url_answers_a_hostile_address_with_a_server_error(world, settings):
     settings.AI_PROVIDER = "offline"
-    names = sorted(set(READ_BY_HAND) | set(_form_field_names()) | {k.filter_by for k in KINDS.values() if k.filter_by})
+    names = sorted(set(READ_BY_HAND) | set(form_field_names()) | {k.filter_by for k in KINDS.values() if k.filter_by})
     routes = [(r, n) for r, n in _patterns() if n not in SKIPPED]
     assert len(routes) > 60, "the walk found too few URL patterns to be walking the real configuration"
     clients = {role: Client() for role in world["users"]}

@@ -7,7 +7,7 @@ from accounts.models import TeacherProfile
 from enrollment.forms import _InstituteForm
 from enrollment.models import ClassSection, Subject, Term
 from timetable.models import LessonRequirement, Room, TimeSlot, TimetableConfiguration, Unavailability, Weekday
-from utils.forms import BoundedDateField, CsvUploadForm
+from utils.forms import BoundedDateField, CsvUploadForm, IdModelMultipleChoiceField
 
 
 class RoomForm(_InstituteForm):
@@ -35,6 +35,7 @@ class ConfigurationForm(_InstituteForm):
     class Meta:
         model = TimetableConfiguration
         fields = ["term", "days", "slots"]
+        field_classes = {"slots": IdModelMultipleChoiceField}  # a slot id past bigint is refused, not a 500
         widgets = {"slots": forms.CheckboxSelectMultiple}
 
     def clean_days(self):

@@ -34,24 +34,38 @@ def read_rows(content: str, columns: list[str], *, help_text: str = "", limits: 
     the model field it will be stored in) and for control characters; a failing row carries the reason,
     naming the column, and its cell keeps only what is safe to look up (the row is refused anyway)."""
     limits = limits or {}
-    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
-    header = [c.strip().lower() for c in (reader.fieldnames or [])]
-    if header != columns:
-        raise ValidationError(f"The first line must name the columns {', '.join(columns)}. {help_text}".strip())
-    rows = []
-    for line, raw in enumerate(reader, start=2):
-        row = Row(line=line, values={k.strip().lower(): (v or "").strip() for k, v in raw.items() if k})
-        for column, value in row.values.items():
-            problems = text_problems(value, label=f"The column '{column}'", max_length=limits.get(column))
-            if problems:
-                row.errors += problems
-                row.values[column] = without_control_characters(value)
-        rows.append(row)
-        if len(rows) > MAX_ROWS:
-            raise ValidationError(f"A file can hold at most {MAX_ROWS:,} rows; split it.")
+    # newline="": line ends of every kind (\n, \r\n, and the lone \r of old spreadsheets) end a row, and a
+    # quoted cell keeps its own line breaks, as the csv module asks.
+    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff"), newline=""))
+    try:
+        header = [c.strip().lower() for c in (reader.fieldnames or [])]
+        if header != columns:
+            raise ValidationError(f"The first line must name the columns {', '.join(columns)}. {help_text}".strip())
+        rows = []
+        for line, raw in enumerate(reader, start=2):
+            row = Row(line=line, values={k.strip().lower(): (v or "").strip() for k, v in raw.items() if k})
+            for column, value in row.values.items():
+                problems = text_problems(value, label=f"The column '{column}'", max_length=limits.get(column))
+                if problems:
+                    row.errors += problems
+                    row.values[column] = without_control_characters(value)
+            rows.append(row)
+            if len(rows) > MAX_ROWS:
+                raise ValidationError(f"A file can hold at most {MAX_ROWS:,} rows; split it.")
+    except csv.Error as exc:  # a cell past the csv module's limit (131,072 characters), or what else it refuses
+        raise ValidationError(_unreadable(reader.reader.line_num, exc)) from None
     if not rows:
         raise ValidationError("The file has no rows under its header.")
     return rows
+
+
+def _unreadable(line: int, exc: csv.Error) -> str:
+    """Why the csv module gave up on a line, in words for the person who saved the file."""
+    if "field larger than field limit" in str(exc):
+        reason = f"a cell is longer than {csv.field_size_limit():,} characters, far more than any column holds"
+    else:
+        reason = "it is not valid CSV"
+    return f"Line {line} cannot be read: {reason}. Nothing was imported; check the file and upload it again."
 
 
 class RowsRefused(ValidationError):

@@ -15,9 +15,8 @@ def attach_errors(form, exc: ValidationError) -> None:
         form.add_error(None, exc)
 
 
-class BoundedDateField(forms.DateField):
-    """A date with a year from MIN_YEAR to MAX_YEAR (utils/params.py): Django's own accepts 0001-01-01 and
-    9999-12-31, where the day before or after (a week view, a period, a term's next day) overflows."""
+class _YearRange:
+    """Refuses a date whose year is outside MIN_YEAR to MAX_YEAR (utils/params.py), with a field error."""
 
     def to_python(self, value):
         value = super().to_python(value)
@@ -28,6 +27,17 @@ class BoundedDateField(forms.DateField):
                 params={"low": MIN_YEAR, "high": MAX_YEAR},
             )
         return value
+
+
+class BoundedDateField(_YearRange, forms.DateField):
+    """A date with a year from MIN_YEAR to MAX_YEAR: Django's own accepts 0001-01-01 and 9999-12-31, where the
+    day before or after (a week view, a period, a term's next day) overflows."""
+
+
+class BoundedDateTimeField(_YearRange, forms.DateTimeField):
+    """A date and time with a year from MIN_YEAR to MAX_YEAR: Django's own accepts 0001-01-01 00:00 and
+    9999-12-31 23:59, which overflow when converted between the site's time zone and UTC (SQLite refuses to
+    store them, a 500; PostgreSQL stores them, and every later read of the row fails)."""
 
 
 class IdModelMultipleChoiceField(forms.ModelMultipleChoiceField):

@@ -199,6 +199,23 @@ def test_manage_form_bad_input_creates_nothing(client, school):
     assert not Announcement.objects.exists()
 
 
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Kolkata"])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("publish_at", "0001-01-01 00:00"), ("publish_at", "9999-12-31 23:59"), ("expire_at", "9999-12-31 23:59")],
+)
+def test_a_time_outside_the_years_dates_may_have_is_refused(client, school, settings, zone, field, value):
+    # Off UTC these overflowed when converted: SQLite refused the row (a 500), PostgreSQL stored it and every
+    # feed and list that read it back failed (a 500 for everyone in the audience).
+    settings.TIME_ZONE = zone
+    client.force_login(school["admin"])
+    data = {"title": "T", "body": "B", "audience": Audience.ALL, field: value}
+    response = client.post(reverse("announcements:manage"), data)
+    assert response.status_code == 200
+    assert "between the years 1900 and 2200" in " ".join(response.context["form"].errors[field])
+    assert not Announcement.objects.exists()
+
+
 def test_a_body_longer_than_the_limit_is_refused_by_the_service_too(school):
     with pytest.raises(ValidationError) as exc:
         post(school["admin"], body="b" * 20001)

@@ -11,7 +11,7 @@ from accounts.tests.factories import GuardianLinkFactory, StudentFactory
 from enrollment.models import EnrollmentStatus
 from enrollment.tests.factories import EnrollmentFactory
 from timetable import selectors, services
-from timetable.models import CalendarFeed
+from timetable.models import CalendarFeed, TimetableConfiguration
 from timetable.tests.factories import RoomFactory, TimeSlotFactory
 
 pytestmark = pytest.mark.django_db
@@ -316,3 +316,14 @@ def test_admin_week_views_and_overview_have_a_fixed_query_budget(
     for url, expected in pages.items():
         with django_assert_num_queries(expected):
             assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize("slot", ["99999999999999999999", "9223372036854775808", "²", "0"])
+def test_a_weeks_slot_that_cannot_be_an_id_is_a_field_error(client, admin_user, term, slot):
+    # The catalogue's weeks form sent a 20-digit slot id to an IN (...) query: SQLite cannot bind it (a 500).
+    client.force_login(admin_user)
+    data = {"term": term.pk, "days": ["0"], "slots": [slot]}
+    response = client.post(reverse("enrollment:list", args=["weeks"]), data)
+    assert response.status_code == 200
+    assert response.context["form"].errors["slots"]
+    assert not TimetableConfiguration.objects.exists()
